@@ -1,0 +1,150 @@
+"""construct definitions generated from the registry (SPEC.md §5, §6.2).
+
+Nothing here names a model, device or scheduler: the core's platform and
+model-dependent fields are ``Switch`` es built from the registry's field
+descriptors, so adding a model or family is a registry change.
+"""
+from __future__ import annotations
+
+import functools
+
+from construct import Struct, Switch, this
+
+from . import wire
+from .errors import AigifError
+from .registry import Field, Registry, U4_TABLES
+
+MAX_SIDE = 16384
+
+
+class Ref(wire._Prim):
+    """A registry reference (SPEC.md §3.9): u(4) or exp-code; parses to the key."""
+
+    def __init__(self, reg: Registry, table: str, fname: str, kind: str | None = None):
+        super().__init__()
+        self.t = reg.table(table)
+        self.u4 = table in U4_TABLES
+        self.fname = fname
+        self.kind = kind  # for schedulers: the family's scheduler kind
+
+    def _p(self, stream, start):
+        ident = wire.read_bits(stream, 4, start) if self.u4 else wire.ExpCode()._p(stream, start)
+        e = self.t.by_id.get(ident)
+        if e is None:
+            raise AigifError("E_UNKNOWN_ID", f"{self.fname}: {self.t.name} ID {ident} is not in this decoder's registry", bit=start)
+        self._check_kind(e, start)
+        return e["key"]
+
+    def _check_kind(self, e, start):
+        if self.kind and e.get("kind") not in (None, "any", self.kind):
+            raise AigifError("E_RANGE", f"{self.fname}: {e['key']} is a {e['kind']} scheduler; this family needs {self.kind}", bit=start)
+
+    def _b(self, key):
+        e = self.t.by_key.get(key)
+        if e is None:
+            raise AigifError("E_UNKNOWN_ID", f"{self.fname}: {self.t.name} has no entry {key!r}")
+        self._check_kind(e, None)
+        return wire.bits_of(e["id"], 4) if self.u4 else wire.ExpCode()._b(e["id"])
+
+
+class Height(wire._Prim):
+    """ue(height / g − 1) (SPEC.md §5)."""
+
+    def __init__(self, reg: Registry):
+        super().__init__()
+        self.reg = reg
+
+    def _parse(self, stream, context, path):
+        g = self.reg.family_of(context.model).size_multiple
+        start = stream.tell()
+        h = (wire._read_ue(stream, start) + 1) * g
+        if h > MAX_SIDE:
+            raise AigifError("E_RANGE", f"height {h} is above {MAX_SIDE}", bit=start)
+        return h
+
+    def _build(self, h, stream, context, path):
+        g = self.reg.family_of(context.model).size_multiple
+        check_side("height", h, g)
+        stream.write(wire.ue_bits(h // g - 1))
+        return h
+
+
+class Width(wire._Prim):
+    """se((width − height) / g) (SPEC.md §5)."""
+
+    def __init__(self, reg: Registry):
+        super().__init__()
+        self.reg = reg
+
+    def _parse(self, stream, context, path):
+        g = self.reg.family_of(context.model).size_multiple
+        start = stream.tell()
+        w = context.height + wire.ue_to_se(wire._read_ue(stream, start)) * g
+        if not g <= w <= MAX_SIDE:
+            raise AigifError("E_RANGE", f"width {w} is outside [{g}, {MAX_SIDE}]", bit=start)
+        return w
+
+    def _build(self, w, stream, context, path):
+        g = self.reg.family_of(context.model).size_multiple
+        check_side("width", w, g)
+        stream.write(wire.ue_bits(wire.se_to_ue((w - context.height) // g)))
+        return w
+
+
+def check_side(name: str, v, g: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not g <= v <= MAX_SIDE or v % g:
+        raise AigifError("E_RANGE", f"{name} {v!r} must be a multiple of {g} in [{g}, {MAX_SIDE}]")
+
+
+def field_construct(reg: Registry, f: Field, kind: str | None = None):
+    """The construct for one bit-coded field descriptor (SPEC.md §8.3)."""
+    if f.type == "uint":
+        return wire.UInt(f.name, f.min, f.max)
+    if f.type == "dec":
+        return wire.Dec(f.name, f.min, f.max)
+    if f.type == "ref":
+        return Ref(reg, f.table, f.name, kind if f.table == "schedulers" else None)
+    if f.type == "bytes":
+        return wire.BytesField(f.name, f.max_len)
+    if f.type == "str":  # inline strings: extension bodies only
+        return wire.BytesField(f.name, 65536, text=True)
+    if f.type == "bool":
+        return wire.Bool()
+    raise ValueError(f"unknown field type {f.type}")
+
+
+def fields_struct(reg: Registry, fields: list[Field], kind: str | None = None, inline_str: bool = False):
+    return Struct(*[f.name / field_construct(reg, f, kind) for f in fields if inline_str or f.type != "str"])
+
+
+@functools.lru_cache(maxsize=8)
+def core_struct(reg: Registry):
+    """The core of SPEC.md §5 as one bit-mode construct."""
+    models = reg.table("models")
+    platform = {d["key"]: fields_struct(reg, reg.device_fields(d["key"])) for d in reg.table("devices").entries}
+    family = {m["key"]: fields_struct(reg, reg.family_of(m["key"]).fields, reg.family_of(m["key"]).raw["scheduler_kind"])
+              for m in models.entries}
+    model_fields = {m["key"]: fields_struct(reg, reg.model_fields(m["key"])) for m in models.entries}
+    return Struct(
+        "saving_pixels" / wire.Bool(),
+        "saving_model" / wire.Bool(),
+        "has_digest" / wire.Bool(),
+        "has_extensions" / wire.Bool(),
+        "text_coder" / Ref(reg, "text_coders", "text_coder"),
+        "device" / Ref(reg, "devices", "device"),
+        "platform" / Switch(this.device, platform),
+        "model" / Ref(reg, "models", "model"),
+        "dtype" / Ref(reg, "dtypes", "dtype"),
+        "noise" / Ref(reg, "noise_sources", "noise"),
+        "height" / Height(reg),
+        "width" / Width(reg),
+        "seed" / wire.Seed(),
+        "fields" / Switch(this.model, family),
+        "model_fields" / Switch(this.model, model_fields),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def extension_structs(reg: Registry) -> dict:
+    return {e["tag"]: fields_struct(reg, [Field.from_json(f) for f in e["fields"]], inline_str=True)
+            for e in reg.extensions.entries}
