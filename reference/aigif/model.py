@@ -11,14 +11,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(eq=False)
 class Extension:
     """One extension record (SPEC.md §6.2). ``raw`` is the body as on the
-    wire; ``fields`` is its decoded form when the tag is registered."""
+    wire; ``fields`` is its decoded form when the tag is registered (then the
+    fields are what counts: ``raw`` is rebuilt from them on writing)."""
     tag: int
     raw: bytes
     key: str | None = None
     fields: dict[str, Any] | None = None
+
+    def __eq__(self, other):
+        if not isinstance(other, Extension) or self.tag != other.tag:
+            return NotImplemented if not isinstance(other, Extension) else False
+        if self.fields is not None or other.fields is not None:
+            return self.fields == other.fields
+        return self.raw == other.raw
 
     @property
     def critical(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from construct import Struct, Switch, this
+from construct import Struct, Subconstruct, Switch, this
 
 from . import wire
 from .errors import AigifError
@@ -113,32 +113,57 @@ def field_construct(reg: Registry, f: Field, kind: str | None = None):
     raise ValueError(f"unknown field type {f.type}")
 
 
-def fields_struct(reg: Registry, fields: list[Field], kind: str | None = None, inline_str: bool = False):
-    return Struct(*[f.name / field_construct(reg, f, kind) for f in fields if inline_str or f.type != "str"])
+class Traced(Subconstruct):
+    """Records (path, first bit, end bit, value) of a leaf field into the
+    ``trace`` list passed to ``parse_stream`` — for ``aigif info --bits``."""
+
+    def __init__(self, name: str, subcon):
+        super().__init__(subcon)
+        self.label = name
+
+    def _parse(self, stream, context, path):
+        start = stream.tell()
+        obj = self.subcon._parsereport(stream, context, path)
+        trace = context._params.get("trace")
+        if trace is not None:
+            trace.append((path.replace("(parsing) -> ", "").replace(" -> ", "."), start, stream.tell(), obj))
+        return obj
+
+    def _build(self, obj, stream, context, path):
+        return self.subcon._build(obj, stream, context, path)
+
+
+def _leaf(name: str, con, trace: bool):
+    return name / (Traced(name, con) if trace else con)
+
+
+def fields_struct(reg: Registry, fields: list[Field], kind: str | None = None, inline_str: bool = False, trace: bool = False):
+    return Struct(*[_leaf(f.name, field_construct(reg, f, kind), trace) for f in fields if inline_str or f.type != "str"])
 
 
 @functools.lru_cache(maxsize=8)
-def core_struct(reg: Registry):
+def core_struct(reg: Registry, trace: bool = False):
     """The core of SPEC.md §5 as one bit-mode construct."""
     models = reg.table("models")
-    platform = {d["key"]: fields_struct(reg, reg.device_fields(d["key"])) for d in reg.table("devices").entries}
-    family = {m["key"]: fields_struct(reg, reg.family_of(m["key"]).fields, reg.family_of(m["key"]).raw["scheduler_kind"])
+    platform = {d["key"]: fields_struct(reg, reg.device_fields(d["key"]), trace=trace) for d in reg.table("devices").entries}
+    family = {m["key"]: fields_struct(reg, reg.family_of(m["key"]).fields, reg.family_of(m["key"]).raw["scheduler_kind"], trace=trace)
               for m in models.entries}
-    model_fields = {m["key"]: fields_struct(reg, reg.model_fields(m["key"])) for m in models.entries}
+    model_fields = {m["key"]: fields_struct(reg, reg.model_fields(m["key"]), trace=trace) for m in models.entries}
+    L = lambda name, con: _leaf(name, con, trace)  # noqa: E731
     return Struct(
-        "saving_pixels" / wire.Bool(),
-        "saving_model" / wire.Bool(),
-        "has_digest" / wire.Bool(),
-        "has_extensions" / wire.Bool(),
-        "text_coder" / Ref(reg, "text_coders", "text_coder"),
-        "device" / Ref(reg, "devices", "device"),
+        L("saving_pixels", wire.Bool()),
+        L("saving_model", wire.Bool()),
+        L("has_digest", wire.Bool()),
+        L("has_extensions", wire.Bool()),
+        L("text_coder", Ref(reg, "text_coders", "text_coder")),
+        L("device", Ref(reg, "devices", "device")),
         "platform" / Switch(this.device, platform),
-        "model" / Ref(reg, "models", "model"),
-        "dtype" / Ref(reg, "dtypes", "dtype"),
-        "noise" / Ref(reg, "noise_sources", "noise"),
-        "height" / Height(reg),
-        "width" / Width(reg),
-        "seed" / wire.Seed(),
+        L("model", Ref(reg, "models", "model")),
+        L("dtype", Ref(reg, "dtypes", "dtype")),
+        L("noise", Ref(reg, "noise_sources", "noise")),
+        L("height", Height(reg)),
+        L("width", Width(reg)),
+        L("seed", wire.Seed()),
         "fields" / Switch(this.model, family),
         "model_fields" / Switch(this.model, model_fields),
     )

@@ -1,0 +1,52 @@
+"""aigif: info, pack, and (with the regen extra) encode, decode, verify,
+convert, export, conformance."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from ..errors import AigifError
+
+# subcommand -> module under aigif.cli that defines add_arguments(parser) and run(args) -> int
+COMMANDS = {
+    "info": ("info", "print every field of a file as JSON (or --bits)"),
+    "pack": ("pack", "build a file from the JSON of `aigif info` (its exact inverse)"),
+    "encode": ("encode", "generate an image with a model and write the .aigif (and PNG)"),
+    "decode": ("decode", "regenerate the image of .aigif files"),
+    "verify": ("verify", "regenerate and compare with the digest or pixel payload"),
+    "convert": ("convert", "convert AI images with embedded metadata (A1111, ComfyUI, …) to .aigif"),
+    "export": ("export", "print a file's settings in another tool's format (a1111)"),
+    "conformance": ("conformance_cmd", "run the conformance suite against a decoder"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="aigif", description="AIGIF: files that store how an AI image was generated.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    modules = {}
+    for name, (mod, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        if name == chosen:  # import only the chosen command's module (torch stays unloaded for info/pack)
+            try:
+                modules[name] = importlib.import_module(f"{__package__}.{mod}")
+            except ImportError as exc:
+                print(f"aigif {name}: unavailable ({exc}); install the extra that provides it", file=sys.stderr)
+                return 2
+            modules[name].add_arguments(p)
+    args = ap.parse_args(argv)
+    try:
+        return modules[args.command].run(args)
+    except AigifError as err:
+        print(f"aigif {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"aigif {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
