@@ -1,0 +1,101 @@
+"""SPEC.md §8: every registry table validates against its JSON Schema, IDs and
+keys are unique, and the cross-table references resolve."""
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry as SchemaRegistry, Resource
+
+from aigif.registry import TABLES, U4_TABLES, load
+
+ROOT = Path(__file__).resolve().parents[1] / "registry"
+FILES = sorted(p for p in ROOT.glob("*.json"))
+
+
+def schema_registry():
+    reg = SchemaRegistry()
+    for p in (ROOT / "schema").glob("*.json"):
+        d = json.loads(p.read_text())
+        reg = reg.with_resource(d["$id"], Resource.from_contents(d))
+    return reg
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_table_matches_schema(path):
+    doc = json.loads(path.read_text())
+    schema = json.loads((ROOT / "schema" / f"{doc['table']}.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    errors = sorted(Draft202012Validator(schema, registry=schema_registry()).iter_errors(doc), key=str)
+    assert not errors, [e.message for e in errors[:5]]
+
+
+def test_every_table_has_a_file_and_schema():
+    names = {p.stem for p in FILES}
+    assert set(TABLES) | {"families", "extensions"} == names
+    assert {p.name.removesuffix(".schema.json") for p in (ROOT / "schema").glob("*.schema.json")} >= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_ids_and_keys_unique(path):
+    entries = json.loads(path.read_text())["entries"]
+    ids = [e.get("id", e.get("tag")) for e in entries if "id" in e or "tag" in e]
+    keys = [e["key"] for e in entries]
+    assert len(ids) == len(set(ids)) and len(keys) == len(set(keys))
+
+
+def test_ids_are_dense_and_small():
+    # IDs are assigned in order (SPEC.md §8.4): no gaps, so the common entries stay 1 unit.
+    reg = load()
+    for t in TABLES:
+        ids = sorted(reg.table(t).by_id)
+        assert ids == list(range(len(ids))), t
+        if t in U4_TABLES:
+            assert ids[-1] <= 15
+
+
+def test_cross_references():
+    reg = load()
+    scheds = reg.table("schedulers")
+    for m in reg.table("models").entries:
+        assert m["family"] in reg.families
+        assert m["default_scheduler"] in scheds, m["key"]
+        fam = reg.families[m["family"]]
+        kind = scheds.by_key[m["default_scheduler"]]["kind"]
+        assert kind in ("any", fam.raw["scheduler_kind"]), m["key"]
+    for fam in reg.families.values():
+        for f in fam.fields:
+            if f.type == "ref":
+                assert f.table in reg.tables
+                assert f.default in reg.table(f.table), (fam.key, f.name)
+    for e in reg.extensions.entries:
+        assert not (reg.private_tags[0] <= e["tag"] <= reg.private_tags[1])
+
+
+def test_every_family_has_an_unregistered_model():
+    reg = load()
+    unreg = {m["family"] for m in reg.table("models").entries if m.get("unregistered")}
+    assert unreg == set(reg.families)
+
+
+def test_scheduler_classes_exist_in_diffusers():
+    diffusers = pytest.importorskip("diffusers")
+    for s in load().table("schedulers").entries:
+        if s["class"]:
+            cls = getattr(diffusers, s["class"])
+            if "dummy" in cls.__module__:  # an optional dependency is missing: the entry must say so
+                assert s.get("requires"), s["key"]
+                continue
+            # every config override must be a real config key of that class
+            import inspect
+            params = inspect.signature(inspect.unwrap(cls.__init__)).parameters
+            assert set(s["config"]) <= set(params), (s["key"], set(s["config"]) - set(params))
+
+
+def test_family_pipelines_exist_in_diffusers():
+    diffusers = pytest.importorskip("diffusers")
+    for fam in load().families.values():
+        assert hasattr(diffusers, fam.raw["pipeline"]), fam.raw["pipeline"]
+        for comp, cls in fam.raw["components"].items():
+            if cls != "*" and not cls.startswith(("CLIP", "T5", "Gemma")):
+                assert hasattr(diffusers, cls), cls
