@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except AigifError as err:
         print(f"aigif {args.command}: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `aigif info x | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"aigif {args.command}: interrupted", file=sys.stderr)
         return 130

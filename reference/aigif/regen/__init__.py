@@ -1,0 +1,148 @@
+"""The regenerator (SPEC.md §12): a file in, its image out.
+
+One :class:`Regenerator` keeps loaded pipelines, so a batch of files with the
+same model pays for one load. Imports torch and diffusers: install the
+``regen`` extra.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import codec
+from ..errors import AigifError
+from ..model import AigifFile
+from ..registry import Registry, load
+from . import loading, pixels
+from .arguments import pipeline_kwargs
+from .platform import Platform, current, fidelity
+
+# cuBLAS needs this before CUDA starts for deterministic algorithms (SPEC.md §12.4).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+# Offline always: a decoder never downloads unless the user does it (SPEC.md §12.2).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _quiet_libraries() -> None:
+    """Library chatter (deprecations, loading bars) would drown our one-line reports."""
+    import warnings
+    import diffusers
+    import transformers
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(diffusers|transformers)\.")
+
+
+@dataclass
+class Result:
+    pixels: np.ndarray
+    fidelity: str
+    reason: str
+    source: str = "regenerated"  # or "payload"
+    bit_exact: bool | None = None  # against the file's digest, when it has one
+
+
+def deterministic(threads: int = 1) -> None:
+    """Same platform, same file -> bit-identical image: fixed CPU thread count
+    (it changes results) and deterministic kernels."""
+    import torch
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
+class Regenerator:
+    def __init__(self, device: str | None = None, model_dirs: dict[str, Path] | None = None,
+                 threads: int = 1, progress: bool = False, reg: Registry | None = None):
+        import torch
+        self.reg = reg or load()
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model_dirs = model_dirs or {}
+        self.threads = threads
+        self.progress = progress
+        self._pipes: dict[tuple, tuple] = {}
+        deterministic(threads)
+        _quiet_libraries()
+        self.platform: Platform = current(self.device, self.reg)
+
+    def pipeline(self, f: AigifFile):
+        """The loaded pipeline for a file's model and dtype (cached: one load per batch)."""
+        key = (f.model, f.dtype, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v) for k, v in f.model_fields.items())))
+        if key not in self._pipes:
+            path = loading.locate(f.model, f.model_fields, self.reg, self.model_dirs)
+            pipe = loading.load_pipeline(f.model, f.dtype, self.device, path, self.reg)
+            pipe.set_progress_bar_config(disable=not self.progress)
+            self._pipes[key] = (pipe, pipe.scheduler)  # keep the model's own scheduler for "default"
+        return self._pipes[key]
+
+    def generate(self, f: AigifFile):
+        """Run the pipeline for ``f``; returns the PIL image."""
+        import torch
+        from .. import noise
+        pipe, own = self.pipeline(f)
+        pipe.scheduler = own
+        pipe.scheduler = loading.build_scheduler(pipe, f.fields.get("scheduler", "default"), self.reg)
+        kw = pipeline_kwargs(f, self.reg)
+        if f.noise == "torch-cpu":
+            kw["generator"] = torch.Generator("cpu").manual_seed(f.seed)
+            return pipe(**kw).images[0]
+        if f.noise == "torch-cuda":
+            if not torch.cuda.is_available():
+                raise AigifError("E_NOISE_UNAVAILABLE", "noise source torch-cuda needs an NVIDIA GPU")
+            kw["generator"] = torch.Generator("cuda").manual_seed(f.seed)
+            return pipe(**kw).images[0]
+        if f.noise == "unknown":
+            raise AigifError("E_NOISE_UNAVAILABLE", "the file does not record its noise source")
+        try:
+            src = noise.get_source(f.noise)
+            stream = src.stream(f.seed)
+        except (KeyError, noise.NoiseUnavailable) as exc:
+            raise AigifError("E_NOISE_UNAVAILABLE", f"noise source {f.noise}: {exc}") from None
+        from ..noise.inject import use_noise
+        with use_noise(stream):
+            return pipe(**kw).images[0]
+
+    def render(self, f: AigifFile, use_payload: bool = False) -> Result:
+        """The image of a file: regenerated, or the pixel payload when asked or
+        when regeneration is impossible (SPEC.md §12.6)."""
+        cls, why = fidelity(f, self.platform)
+        if use_payload and f.pixels is not None:
+            return Result(self._payload(f), cls, why, "payload")
+        try:
+            img = pixels.canonical(self.generate(f))
+        except AigifError as err:
+            if f.pixels is not None and err.code in ("E_MODEL_UNAVAILABLE", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED"):
+                return Result(self._payload(f), cls, f"{why}; used the pixel payload ({err.code})", "payload")
+            raise
+        exact = None if f.digest is None else pixels.digest(img, len(f.digest)) == f.digest
+        return Result(img, cls, why, "regenerated", exact)
+
+    def _payload(self, f: AigifFile) -> np.ndarray:
+        if f.pixels.codec != "png":
+            raise AigifError("E_UNSUPPORTED", f"pixel codec {f.pixels.codec} is not implemented")
+        return pixels.decode_png(f.pixels.data, f.width, f.height)
+
+
+_default: Regenerator | None = None
+
+
+def render_file(path: str | os.PathLike, out_png: str | os.PathLike, regen: Regenerator | None = None, use_payload: bool = False) -> Result:
+    """Regenerate one file into a PNG (used by the conformance contract's ``render``)."""
+    global _default
+    from ..fsutil import atomic_write
+    if regen is None:
+        _default = _default or Regenerator()
+        regen = _default
+    data = Path(path).read_bytes()
+    f = codec.read(data, regen.reg)
+    res = regen.render(f, use_payload)
+    atomic_write(out_png, pixels.encode_png(res.pixels))
+    return res

@@ -1,0 +1,150 @@
+"""Encoding: generate an image and write the AIGIF file that regenerates it.
+
+``record(pipe, **call_kwargs)`` lets an existing diffusers script save a
+.aigif beside each image; ``encode_fields`` backs ``aigif encode``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import codec, jsonform
+from ..errors import AigifError
+from ..model import AigifFile, Extension, PixelPayload
+from ..registry import Registry, load
+from . import Regenerator, loading, pixels
+
+WRITER = "aigif-reference 1.0"
+
+
+def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len: int = 8) -> AigifFile:
+    """Record the platform, software versions and digest of a generated image."""
+    p = regen.platform
+    f.device = p.device
+    f.platform = p.platform_fields(regen.reg)
+    f.extensions = [e for e in f.extensions if e.key != "software"] + [Extension(2, b"", "software", {
+        "torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers, "writer": WRITER})]
+    f.extensions.sort(key=lambda e: e.tag)
+    px = pixels.canonical(image)
+    f.digest = pixels.digest(px, digest_len)
+    if keep_pixels:
+        f.pixels = PixelPayload("png", pixels.encode_png(px))
+    return f
+
+
+def smallest(f: AigifFile, reg: Registry) -> AigifFile:
+    """The text coder giving the smallest file, ties to the lowest ID (SPEC.md §7.6)."""
+    best = None
+    for c in reg.table("text_coders").entries:
+        f.text_coder = c["key"]
+        try:
+            n = len(codec.write(f, reg))
+        except AigifError as err:
+            if err.code != "E_UNSUPPORTED":
+                raise
+            continue
+        if best is None or n < best[0]:
+            best = (n, c["key"])
+    f.text_coder = best[1]
+    return f
+
+
+def encode_fields(fields: dict, regen: Regenerator, keep_pixels: bool = False, text_coder: str | None = None):
+    """Fields (the JSON shape, registry defaults for what is missing) -> (image, file bytes)."""
+    f = jsonform.from_json(fields, regen.reg)
+    codec.write(f, regen.reg)  # reject impossible values before spending time on generation
+    image = regen.generate(f)
+    stamp(f, regen, image, keep_pixels)
+    if text_coder:
+        f.text_coder = text_coder
+    else:
+        smallest(f, regen.reg)
+    return image, codec.write(f, regen.reg), f
+
+
+# ------------------------------------------------------------------ record
+_CALL_ARGS = {"prompt", "negative_prompt", "height", "width", "generator"}
+
+
+def _model_key(pipe, reg: Registry) -> tuple[str, dict]:
+    """Registry key of a loaded pipeline (by its source), else its family's unregistered entry."""
+    src = str(getattr(pipe.config, "_name_or_path", "") or "")
+    for m in reg.table("models").entries:
+        s = m.get("source") or {}
+        cands = [s.get("hub_repo"), *(m.get("aliases") or [])]
+        if s.get("local"):
+            cands.append(str((loading.ROOT / s["local"]).resolve()))
+        if src and (src in cands or (Path(src).exists() and str(Path(src).resolve()) in cands)):
+            return m["key"], {}
+    fam = next((k for k, v in reg.families.items() if v.raw["pipeline"] == type(pipe).__name__), None)
+    if fam is None:
+        raise AigifError("E_REGEN_UNSUPPORTED", f"{type(pipe).__name__} is not a registered pipeline family")
+    return f"unregistered-{fam}", {"weights_hash": b"", "model_name": Path(src).name}
+
+
+def _scheduler_key(pipe, model_key: str, reg: Registry, regen: Regenerator) -> str:
+    """The registry scheduler entry that reproduces ``pipe.scheduler`` exactly."""
+    import diffusers
+    try:
+        path = loading.locate(model_key, {}, reg, regen.model_dirs)
+        shipped = json.loads((path / "scheduler" / "scheduler_config.json").read_text())
+    except (AigifError, OSError):
+        shipped = None
+    cur = dict(pipe.scheduler.config)
+    for s in reg.table("schedulers").entries:
+        if shipped is None:
+            break
+        base_cls = getattr(diffusers, shipped["_class_name"])
+        cls = base_cls if s["class"] is None else getattr(diffusers, s["class"])
+        if cls is not type(pipe.scheduler):
+            continue
+        cand = cls.from_config(base_cls.from_config(shipped).config, **s["config"])
+        if dict(cand.config) == cur:
+            return s["key"]
+    raise AigifError("E_REGEN_UNSUPPORTED", f"{type(pipe.scheduler).__name__} with this configuration is not a registered scheduler")
+
+
+def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixels: bool = False, regen: Regenerator | None = None, **call_kwargs):
+    """Call ``pipe(**call_kwargs)`` and return (image, AigifFile); write it to ``path`` if given.
+
+    ``generator`` must be a seeded torch.Generator (its initial seed is
+    recorded) or absent with ``seed=`` given. Every other argument must map to
+    a registry field of the pipeline's family, so the file reproduces the call.
+    """
+    import torch
+    reg = load()
+    regen = regen or Regenerator(device=pipe.device.type)
+    model, mfields = _model_key(pipe, reg)
+    fam = reg.family_of(model)
+    by_arg = {fl.arg: fl for fl in fam.fields if fl.arg}
+    unknown = set(call_kwargs) - _CALL_ARGS - set(by_arg) - {"seed"}
+    if unknown:
+        raise AigifError("E_FIELDS", f"cannot record pipeline arguments {sorted(unknown)}")
+    gen = call_kwargs.pop("generator", None)
+    seed = call_kwargs.pop("seed", None)
+    if gen is not None:
+        seed = gen.initial_seed()
+        noise = "torch-cuda" if gen.device.type == "cuda" else "torch-cpu"
+    if seed is None:
+        raise AigifError("E_FIELDS", "record needs generator= (a seeded torch.Generator) or seed=")
+    fields = {fl.name: call_kwargs[fl.arg] if call_kwargs.get(fl.arg) is not None else fl.default for fl in fam.fields if fl.arg and fl.arg != "scheduler"}
+    for fl in fam.fields:
+        if fl.type == "str" and fields.get(fl.name) is None:
+            fields[fl.name] = ""
+    if "clip_skip" in fields and fields["clip_skip"] is None:
+        fields["clip_skip"] = 0
+    fields["scheduler"] = _scheduler_key(pipe, model, reg, regen)
+    dtype = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}[pipe.dtype]
+    f = jsonform.new(model, reg, prompt=call_kwargs.get("prompt", ""), negative_prompt=call_kwargs.get("negative_prompt") or "",
+                     height=call_kwargs.get("height") or pipe.default_sample_size * pipe.vae_scale_factor,
+                     width=call_kwargs.get("width") or pipe.default_sample_size * pipe.vae_scale_factor,
+                     seed=seed, fields=fields, dtype=dtype, noise=noise)
+    f.model_fields.update(mfields)
+    regen._pipes[(model, dtype, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v) for k, v in f.model_fields.items())))] = (pipe, pipe.scheduler)
+    image = regen.generate(f)
+    stamp(f, regen, image, keep_pixels)
+    smallest(f, reg)
+    if path is not None:
+        from ..fsutil import atomic_write
+        atomic_write(path, codec.write(f, reg))
+    return image, f

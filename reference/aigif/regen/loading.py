@@ -1,0 +1,104 @@
+"""Finding and loading a model through the registry (SPEC.md §12.2).
+
+The registry is the only source of where a model comes from and which
+classes build it: no string from a file is ever used as a path, URL or
+class name. Weights are safetensors only; ``trust_remote_code`` is never set.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..errors import AigifError
+from ..registry import Registry, load
+
+MODEL_DIR_ENV = "AIGIF_MODEL_DIR"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def parse_model_dirs(items: list[str] | None) -> dict[str, Path]:
+    """``KEY=PATH`` pairs from the command line (KEY is a registry model key,
+    or ``name:NAME`` / ``hash:HEX`` for unregistered models)."""
+    out = {}
+    for item in items or []:
+        key, sep, path = item.partition("=")
+        if not sep:
+            raise AigifError("E_USAGE", f"--model-dir wants KEY=PATH, got {item!r}")
+        out[key] = Path(path).expanduser()
+    return out
+
+
+def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict[str, Path]) -> Path:
+    """The local directory of a model, or E_MODEL_UNAVAILABLE saying what to fetch."""
+    entry = reg.table("models").by_key[model_key]
+    src = entry.get("source") or {}
+    if entry.get("unregistered"):
+        # only a mapping the user gave; the file's name and hash are lookup keys, never paths
+        for k in (f"hash:{f_model_fields.get('weights_hash', b'').hex()}", f"name:{f_model_fields.get('model_name', '')}"):
+            if k in model_dirs and not k.endswith(":"):
+                return model_dirs[k]
+        raise AigifError("E_MODEL_UNAVAILABLE", f"unregistered model {f_model_fields.get('model_name', '')!r}: "
+                         "map it with --model-dir name:NAME=PATH or hash:HEX=PATH")
+    if model_key in model_dirs:
+        return model_dirs[model_key]
+    base = os.environ.get(MODEL_DIR_ENV)
+    if base and (Path(base) / model_key / "model_index.json").is_file():
+        return Path(base) / model_key
+    if src.get("local"):
+        p = ROOT / src["local"]
+        if (p / "model_index.json").is_file():
+            return p
+    if src.get("hub_repo"):
+        try:
+            from huggingface_hub import snapshot_download
+            return Path(snapshot_download(src["hub_repo"], revision=src.get("revision"), local_files_only=True))
+        except Exception:  # noqa: BLE001 - any miss in the offline cache means "not here"
+            pass
+        rev = f" --revision {src['revision']}" if src.get("revision") else ""
+        raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} is not available offline: download it with "
+                         f"`huggingface-cli download {src['hub_repo']}{rev}` or pass --model-dir {model_key}=PATH")
+    raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} has no local copy; pass --model-dir {model_key}=PATH")
+
+
+def verify_weights(path: Path, entry: dict) -> None:
+    """Check the registry's SHA-256 of each weight file (E_MODEL_HASH)."""
+    for w in entry.get("weights", []):
+        p = path / w["file"]
+        h = hashlib.sha256()
+        try:
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            raise AigifError("E_MODEL_UNAVAILABLE", f"{entry['key']}: weight file {w['file']} is missing") from None
+        if h.hexdigest() != w["sha256"]:
+            raise AigifError("E_MODEL_HASH", f"{entry['key']}: {w['file']} does not match the registry's SHA-256")
+
+
+def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Registry | None = None):
+    import diffusers
+    import torch
+    reg = reg or load()
+    entry = reg.table("models").by_key[model_key]
+    verify_weights(path, entry)
+    family = reg.family_of(model_key)
+    cls = getattr(diffusers, family.raw["pipeline"])  # a name from the registry, never from the file
+    torch_dtype = getattr(torch, reg.table("dtypes").by_key[dtype]["torch_dtype"])
+    try:
+        pipe = cls.from_pretrained(path, dtype=torch_dtype, use_safetensors=True, local_files_only=True)
+    except (OSError, ValueError, EnvironmentError) as exc:
+        raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
+    return pipe.to(device)
+
+
+def build_scheduler(pipe, scheduler_key: str, reg: Registry):
+    """The scheduler entry's class over the model's own scheduler config (SPEC.md §12.3)."""
+    import diffusers
+    entry = reg.table("schedulers").by_key[scheduler_key]
+    if entry["class"] is None:  # "default": the model's scheduler as shipped
+        return pipe.scheduler.__class__.from_config(pipe.scheduler.config)
+    cls = getattr(diffusers, entry["class"])
+    if "dummy" in cls.__module__:
+        raise AigifError("E_REGEN_UNSUPPORTED", f"scheduler {scheduler_key} needs {', '.join(entry.get('requires', []))}")
+    return cls.from_config(pipe.scheduler.config, **entry["config"])
