@@ -19,6 +19,7 @@ COMMANDS = {
     "convert": ("convert", "convert AI images with embedded metadata (A1111, ComfyUI, …) to .aigif"),
     "export": ("export", "print a file's settings in another tool's format (a1111)"),
     "conformance": ("conformance_cmd", "run the conformance suite against a decoder"),
+    "demo": ("demo", "encode with the bundled conformance model, regenerate, compare (offline)"),
 }
 
 
