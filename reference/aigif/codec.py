@@ -9,14 +9,13 @@ from __future__ import annotations
 import io
 import zlib
 
-from construct import Container, ListContainer
 from construct.lib import bits2bytes, bytes2bits
 
 from . import sections, text, wire
 from .errors import AigifError
 from .model import AigifFile
 from .registry import Registry, load
-from .syntax import core_struct
+from .syntax import compiled_core, core_struct
 
 MAGIC = b"AIG"
 VERSION = 1
@@ -50,19 +49,15 @@ def _container(data: bytes) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------ read
-def _plain(obj):
-    """construct Containers -> plain dicts (without construct's private keys)."""
-    if isinstance(obj, Container):
-        return {k: _plain(v) for k, v in obj.items() if not k.startswith("_")}
-    if isinstance(obj, ListContainer):
-        return [_plain(v) for v in obj]
-    return obj
+def _plain(obj) -> dict:
+    """A construct Container of leaf fields -> a plain dict (without construct's private keys)."""
+    return {k: v for k, v in obj.items() if k[0] != "_"}
 
 
 def parse_core(reg: Registry, body: bytes):
     """Parse the bit-packed core; returns (Container, core length in bytes)."""
     stream = io.BytesIO(bytes2bits(body))
-    core = core_struct(reg).parse_stream(stream)
+    core = compiled_core(reg).parse_stream(stream)
     pos = stream.tell()
     pad = -pos % 8
     if wire.read_bits(stream, pad, pos):

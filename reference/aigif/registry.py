@@ -135,8 +135,16 @@ class Registry:
     def device_fields(self, device_key: str) -> list[Field]:
         return [Field.from_json(f) for f in self.tables["devices"].by_key[device_key]["fields"]]
 
-    def string_fields(self, model_key: str) -> list[str]:
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - registries live for the process
+    def string_fields(self, model_key: str) -> tuple[str, ...]:
         """The strings of a file with this model, in text-block order (SPEC.md §7.1)."""
+        return tuple(self._string_fields(model_key))
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def size_multiple(self, model_key: str) -> int:
+        return self.family_of(model_key).size_multiple
+
+    def _string_fields(self, model_key: str) -> list[str]:
         names = [f.name for f in self.core_strings]
         names += [f.name for f in self.family_of(model_key).fields if f.type == "str"]
         names += [f.name for f in self.model_fields(model_key) if f.type == "str"]

