@@ -21,7 +21,7 @@ from aigif.regen.encode import smallest  # noqa: E402
 from aigif.registry import load  # noqa: E402
 from typical import a1111_text, aigif_file, generations, paper_layout  # noqa: E402
 
-SOFTWARE = Extension(2, b"", "software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0", "writer": "aigif-reference 1.0"})
+SOFTWARE = Extension(2, b"", "software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif-reference 1.0"})
 
 
 def sizes(corpus: str, limit: int | None):

@@ -63,6 +63,6 @@ def aigif_files(draw, coders=("none", "deflate"), sections=True):
             tags = draw(st.sets(st.integers(0, 300), max_size=4))
             exts = [Extension(t, draw(st.binary(max_size=12))) for t in tags if t not in REG.extensions.by_id and not t & 1]
             if draw(st.booleans()):
-                exts.append(Extension(2, b"", "software", {"torch": draw(text), "diffusers": "0.42.1", "transformers": "", "writer": "aigif"}))
+                exts.append(Extension(2, b"", "software", {"torch": draw(text), "diffusers": "0.42.1", "transformers": "", "cpu": "", "writer": "aigif"}))
             f.extensions = sorted(exts, key=lambda e: e.tag)  # the canonical order
     return f

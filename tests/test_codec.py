@@ -231,7 +231,7 @@ def test_extension_order_and_count():
 
 def test_registered_extension_roundtrip():
     f = paper()
-    f.extensions = [Extension(2, b"", "software", {"torch": "2.13.0+cpu", "diffusers": "0.42.1", "transformers": "5.23.0", "writer": "aigif 1.0"})]
+    f.extensions = [Extension(2, b"", "software", {"torch": "2.13.0+cpu", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif 1.0"})]
     g = codec.read(codec.write(f))
     assert g.extension("software").fields["torch"] == "2.13.0+cpu"
 

@@ -23,7 +23,8 @@ def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len
     f.device = p.device
     f.platform = p.platform_fields(regen.reg)
     f.extensions = [e for e in f.extensions if e.key != "software"] + [Extension(2, b"", "software", {
-        "torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers, "writer": WRITER})]
+        "torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers,
+        "cpu": p.cpu_capability if p.device == "cpu" else "", "writer": WRITER})]
     f.extensions.sort(key=lambda e: e.tag)
     px = pixels.canonical(image)
     f.digest = pixels.digest(px, digest_len)

@@ -57,4 +57,7 @@ def fidelity(f: AigifFile, here: Platform) -> tuple[str, str]:
         return "within-tolerance", "the file does not record torch/diffusers versions"
     if (sw.fields["torch"], sw.fields["diffusers"]) != (here.torch, here.diffusers):
         return "within-tolerance", f"torch/diffusers {sw.fields['torch']}/{sw.fields['diffusers']} vs {here.torch}/{here.diffusers} here"
-    return "bit-exact", "same device, GPU, CUDA, torch and diffusers"
+    if f.device == "cpu" and sw.fields.get("cpu") and sw.fields["cpu"] != here.cpu_capability:
+        # torch picks its CPU kernels by instruction set; torch-cpu noise differs between them (SPEC.md F.4.1)
+        return "within-tolerance", f"CPU kernels {sw.fields['cpu']} vs {here.cpu_capability} here"
+    return "bit-exact", "same device, GPU, CUDA, CPU kernels, torch and diffusers"
