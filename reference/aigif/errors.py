@@ -18,7 +18,10 @@ PARSE_CODES = (
 REGEN_CODES = ("E_MODEL_UNAVAILABLE", "E_MODEL_HASH", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED")
 # Tool-level codes (not about a file's validity): bad command-line input, I/O.
 TOOL_CODES = ("E_USAGE", "E_IO", "E_FIELDS")
-ALL_CODES = PARSE_CODES + REGEN_CODES + TOOL_CODES
+# Importing existing images (aigif convert); defined in aigif.importers.errors.
+IMPORT_CODES = ("E_IMPORT_NOT_AN_IMAGE", "E_IMPORT_NO_METADATA", "E_IMPORT_MALFORMED",
+                "E_IMPORT_UNSUPPORTED_TOOL", "E_IMPORT_TOO_LARGE", "E_IMPORT_IO")
+ALL_CODES = PARSE_CODES + REGEN_CODES + TOOL_CODES + IMPORT_CODES
 
 
 class AigifError(Exception):
