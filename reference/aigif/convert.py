@@ -42,23 +42,44 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", name.lower())
 
 
+# Which alias lists of the registry's schedulers each tool's names come from, in order.
+TOOL_SCHEMES = {"AUTOMATIC1111": ("a1111",), "Forge": ("a1111",), "ComfyUI": ("comfyui",), "Fooocus": ("comfyui",),
+                "InvokeAI": ("invokeai", "k_diffusion"), "NovelAI": ("k_diffusion",)}
+
+
+def _comfy_spellings(sampler: str) -> list[str]:
+    """ComfyUI variants of one sampler: old graphs say ``sample_dpmpp_2m``, and the
+    ``*_gpu`` SDE samplers differ only in where their noise is drawn."""
+    out = [sampler]
+    if sampler.startswith("sample_"):
+        out.append(sampler[len("sample_"):])
+    out += [x[: -len("_gpu")] for x in list(out) if x.endswith("_gpu")]
+    return out
+
+
 def scheduler_key(tool: str, sampler: str | None, schedule: str | None, reg: Registry) -> str | None:
-    """Registry scheduler for a tool's sampler/schedule names, or None."""
+    """Registry scheduler for a tool's sampler/schedule names, or None. Table-driven:
+    the schedulers' ``a1111``, ``comfyui``, ``invokeai`` and ``k_diffusion`` lists."""
     if not sampler:
         return None
     entries = reg.table("schedulers").entries
-    if tool == "ComfyUI" or (schedule and schedule.islower() and "_" in (sampler or "")):
-        pair = [sampler, schedule or "normal"]
-        for s in entries:
-            if pair in s["comfyui"]:
-                return s["key"]
-        return None
-    names = [sampler] if schedule in DEFAULT_SCHEDULES else [f"{sampler} {schedule}"]
-    if schedule not in DEFAULT_SCHEDULES:
-        names.append(f"{sampler} {schedule.replace(' ', '')}")
-    for s in entries:
-        if any(_norm(n) in {_norm(a) for a in s["a1111"]} for n in names):
-            return s["key"]
+    for scheme in TOOL_SCHEMES.get(tool, ("a1111", "comfyui", "invokeai", "k_diffusion")):
+        if scheme == "comfyui":
+            for name in _comfy_spellings(sampler):
+                pair = [name, schedule or "normal"]
+                hit = next((e["key"] for e in entries if pair in e["comfyui"]), None)
+                if hit:
+                    return hit
+        elif scheme == "a1111":
+            names = [sampler] if schedule in DEFAULT_SCHEDULES else [f"{sampler} {schedule}", f"{sampler} {schedule.replace(' ', '')}"]
+            for n in names:
+                hit = next((e["key"] for e in entries if _norm(n) in {_norm(a) for a in e["a1111"]}), None)
+                if hit:
+                    return hit
+        else:
+            hit = next((e["key"] for e in entries if sampler in e[scheme]), None)
+            if hit:
+                return hit
     return None
 
 
