@@ -54,8 +54,22 @@ def _plain(obj) -> dict:
     return {k: v for k, v in obj.items() if k[0] != "_"}
 
 
+CORE_WINDOW = 512  # bytes: far more than any real core; payloads stay out of the bit view
+
+
 def parse_core(reg: Registry, body: bytes):
-    """Parse the bit-packed core; returns (Container, core length in bytes)."""
+    """Parse the bit-packed core; returns (Container, core length in bytes).
+    Only a window of the body is expanded to one byte per bit, so a large
+    payload does not cost eight times its size in memory."""
+    try:
+        return _parse_core(reg, body[:CORE_WINDOW])
+    except AigifError as err:
+        if err.code != "E_OVERRUN" or len(body) <= CORE_WINDOW:
+            raise
+    return _parse_core(reg, body)  # a pathological core longer than the window
+
+
+def _parse_core(reg: Registry, body: bytes):
     stream = io.BytesIO(bytes2bits(body))
     core = compiled_core(reg).parse_stream(stream)
     pos = stream.tell()
