@@ -10,7 +10,7 @@ import importlib
 from ..errors import AigifError
 from .framing import TEXT_LIMIT
 
-_MODULES = {"none": "none", "deflate": "deflate", "prompt": "prompt_coder"}
+_MODULES = {"none": "none", "deflate": "deflate", "prompt": "prompt"}
 
 
 def coder(key: str):
@@ -28,4 +28,12 @@ def encode(key: str, strings: list[str]) -> bytes:
 
 
 def decode(key: str, block: bytes, count: int, limit: int = TEXT_LIMIT) -> list[str]:
-    return coder(key).decode(block, count, limit)
+    try:
+        return coder(key).decode(block, count, limit)
+    except AigifError:
+        raise
+    except ValueError as exc:  # a coder's own typed error (the prompt coder's TextCoderError)
+        code = getattr(exc, "code", None)
+        if code not in ("E_TEXT_CORRUPT", "E_TEXT_LIMIT", "E_NONCANONICAL", "E_UTF8", "E_OVERRUN"):
+            raise
+        raise AigifError(code, getattr(exc, "message", str(exc))) from None
