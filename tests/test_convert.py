@@ -23,18 +23,18 @@ pytestmark = pytest.mark.skipif(not PARSERS.is_dir(), reason="../shared/realworl
 
 # file -> (seed, steps, guidance, width x height, scheduler key, noise source, prompt start, negative start)
 EXPECTED = {
-    "AUTOMATIC1111/automatic1111_cropped.jpg": (235284042, 15, 5.0, "512x400", "unipc", "torch-cuda", "photo of a duck", "monochrome"),
-    "AUTOMATIC1111/automatic1111_cropped.png": (235284042, 15, 5.0, "512x400", "unipc", "torch-cuda", "photo of a duck", "monochrome"),
-    "AUTOMATIC1111/automatic1111_stealth.png": (2015833630, 20, 7.0, "64x64", "euler", "torch-cuda", "a circle", "a square"),
-    "ComfyUI/img2img_cropped.png": (280823642470253, 20, 8.0, None, "dpmpp-2m", "torch-cpu", "photograph of victorian woman with wings", "watermark, text"),
-    "ComfyUI/night_evening_day_morning_cropped.png": (335608130539327, 13, 8.5, "704x1280", "dpmpp-sde", "torch-cpu", "(masterpiece) (best quality) beautiful landscape", "(hands), text, error, cropped,"),
-    "ComfyUI/noisy_latents_3_subjects_cropped.png": (512136241112371, 16, 7.0, "1280x704", "dpmpp-sde", "torch-cpu", "sky clouds nature national park", "(hands), text, error, cropped,"),
-    "ComfyUI/unclip_2pass_cropped.png": (1106257833005336, 26, 8.0, "1280x704", "unipc-bh2", "torch-cpu", "\n(waifu, anime, exceptional", "lowres, (bad anatomy)"),
-    "Fooocus/fooocus1_cropped.png": (6952411511246973023, 30, 4.0, "768x1280", "dpmpp-2m-sde-karras", "torch-cpu", "a smiling goldfish", ""),
-    "InvokeAI/invokeai_dream1.png": (2980747362, 50, 5.0, "512x768", "lms", "unknown", "professional full body photo of young woman", "rendering, glowing eyes"),
+    "AUTOMATIC1111/automatic1111_cropped.jpg": (235284042, 15, 5.0, "512x400", "k-unipc", "torch-cuda", "photo of a duck", "monochrome"),
+    "AUTOMATIC1111/automatic1111_cropped.png": (235284042, 15, 5.0, "512x400", "k-unipc", "torch-cuda", "photo of a duck", "monochrome"),
+    "AUTOMATIC1111/automatic1111_stealth.png": (2015833630, 20, 7.0, "64x64", "k-euler", "torch-cuda", "a circle", "a square"),
+    "ComfyUI/img2img_cropped.png": (280823642470253, 20, 8.0, None, "k-dpmpp-2m", "torch-cpu", "photograph of victorian woman with wings", "watermark, text"),
+    "ComfyUI/night_evening_day_morning_cropped.png": (335608130539327, 13, 8.5, "704x1280", "k-dpmpp-sde", "torch-cpu", "(masterpiece) (best quality) beautiful landscape", "(hands), text, error, cropped,"),
+    "ComfyUI/noisy_latents_3_subjects_cropped.png": (512136241112371, 16, 7.0, "1280x704", "k-dpmpp-sde", "torch-cpu", "sky clouds nature national park", "(hands), text, error, cropped,"),
+    "ComfyUI/unclip_2pass_cropped.png": (1106257833005336, 26, 8.0, "1280x704", "k-unipc-bh2", "torch-cpu", "\n(waifu, anime, exceptional", "lowres, (bad anatomy)"),
+    "Fooocus/fooocus1_cropped.png": (6952411511246973023, 30, 4.0, "768x1280", "k-dpmpp-2m-sde-karras", "torch-cpu", "a smiling goldfish", ""),
+    "InvokeAI/invokeai_dream1.png": (2980747362, 50, 5.0, "512x768", "k-lms", "unknown", "professional full body photo of young woman", "rendering, glowing eyes"),
     "InvokeAI/invokeai_imeta1.png": (3293022630, 35, 8.0, "1024x1024", "euler", "unknown", "digital artwork, oil painting", "grainy+, photo, oversaturated"),
-    "InvokeAI/invokeai_sdmeta1.png": (2980747362, 50, 5.0, "512x768", "lms", "unknown", "professional full body photo of young woman", "rendering, glowing eyes"),
-    "NovelAI/novelai1_cropped.png": (2253955223, 50, 10.0, None, "euler-a", "unknown", "masterpiece, best quality,  cat, space, icon", "lowres, bad anatomy, bad hands"),
+    "InvokeAI/invokeai_sdmeta1.png": (2980747362, 50, 5.0, "512x768", "k-lms", "unknown", "professional full body photo of young woman", "rendering, glowing eyes"),
+    "NovelAI/novelai1_cropped.png": (2253955223, 50, 10.0, None, "k-euler-a", "unknown", "masterpiece, best quality,  cat, space, icon", "lowres, bad anatomy, bad hands"),
 }
 
 
@@ -119,6 +119,16 @@ def test_keep_pixels_embeds_lossless_payload(tmp_path):
     from aigif.regen.pixels import decode_png
     px = decode_png(f.pixels.data, f.width, f.height)
     assert (px == np.asarray(Image.open(src).convert("RGB"))).all()
+
+
+@pytest.mark.parametrize("sampler,schedule,key", [("DPM++ 2M", "Automatic", "k-dpmpp-2m-karras"), ("DPM++ 2M", None, "k-dpmpp-2m"),
+                                                  ("DPM++ 2M Karras", None, "k-dpmpp-2m-karras"), ("DPM++ 2M SDE", "Automatic", "k-dpmpp-2m-sde-exponential"),
+                                                  ("Euler a", None, "k-euler-a"), ("DDIM", None, "a1111-ddim")])
+def test_a1111_sampler_names_including_automatic(sampler, schedule, key):
+    from aigif.convert import scheduler_key
+    from aigif.registry import load
+    # A1111 >= 1.9 writes the schedule apart; "Automatic" is the sampler's own default
+    assert scheduler_key("AUTOMATIC1111", sampler, schedule, load()) == key
 
 
 def test_export_a1111():

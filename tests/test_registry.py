@@ -99,3 +99,37 @@ def test_family_pipelines_exist_in_diffusers():
         for comp, cls in fam.raw["components"].items():
             if cls != "*" and not cls.startswith(("CLIP", "T5", "Gemma")):
                 assert hasattr(diffusers, cls), cls
+
+
+SD15_SCHEDULER_CONFIG = {  # stable-diffusion-v1-5's scheduler/scheduler_config.json (PNDMScheduler)
+    "_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+    "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+    "trained_betas": None, "clip_sample": False}
+
+
+def test_scheduler_aliases_agree_with_the_importers_resolver():
+    """Every tool name a registry entry claims must resolve, in the importers'
+    researched tables, to the same diffusers scheduler — compared as the
+    effective configuration over SD 1.5's own scheduler config."""
+    diffusers = pytest.importorskip("diffusers")
+    from aigif.importers import samplers
+    tools = {"a1111": "AUTOMATIC1111", "comfyui": "ComfyUI", "invokeai": "InvokeAI", "k_diffusion": "NovelAI"}
+
+    def effective(cls_name, overrides):
+        cls = getattr(diffusers, cls_name)
+        if "dummy" in cls.__module__:
+            return (cls_name, tuple(sorted(overrides.items())))
+        base = {k: v for k, v in SD15_SCHEDULER_CONFIG.items() if not k.startswith("_")}
+        cfg = dict(cls.from_config(base, **overrides).config)
+        return (cls_name, tuple(sorted((k, str(v)) for k, v in cfg.items() if not k.startswith("_"))))
+
+    checked = 0
+    for e in load().table("schedulers").entries:
+        for scheme, tool in tools.items():
+            for name in e[scheme]:
+                args = tuple(name) if scheme == "comfyui" else (name, None)
+                cls, cfg = samplers.to_diffusers(tool, *args)
+                assert cls is not None, (e["key"], scheme, name)
+                assert effective(cls, cfg) == effective(e["class"], e["config"]), (e["key"], scheme, name)
+                checked += 1
+    assert checked > 60

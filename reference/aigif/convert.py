@@ -58,11 +58,28 @@ def _comfy_spellings(sampler: str) -> list[str]:
 
 
 def scheduler_key(tool: str, sampler: str | None, schedule: str | None, reg: Registry) -> str | None:
-    """Registry scheduler for a tool's sampler/schedule names, or None. Table-driven:
-    the schedulers' ``a1111``, ``comfyui``, ``invokeai`` and ``k_diffusion`` lists."""
+    """Registry scheduler for a tool's sampler/schedule names, or None.
+
+    The importers' resolver turns the names into (diffusers class, config) —
+    it knows, e.g., that A1111 >= 1.9's "Automatic" means Karras for DPM++ 2M;
+    the registry entry with exactly that class and config is the answer. The
+    registry's alias lists (``a1111``, ``comfyui``, ``invokeai``, ``k_diffusion``)
+    are the fallback for names the resolver does not know."""
     if not sampler:
         return None
     entries = reg.table("schedulers").entries
+    try:
+        from .importers.samplers import to_diffusers
+        cls, cfg = to_diffusers(tool, sampler, schedule)
+    except (ImportError, KeyError, ValueError):
+        cls, cfg = None, None
+    if cls is not None:
+        schemes = TOOL_SCHEMES.get(tool, ())
+        hits = [e for e in entries if e["class"] == cls and e["config"] == cfg]
+        # prefer the entry that lists this tool's names (several may share a config)
+        hits.sort(key=lambda e: not any(e.get(s) for s in schemes))
+        if hits:
+            return hits[0]["key"]
     for scheme in TOOL_SCHEMES.get(tool, ("a1111", "comfyui", "invokeai", "k_diffusion")):
         if scheme == "comfyui":
             for name in _comfy_spellings(sampler):

@@ -1,0 +1,460 @@
+"""AUTOMATIC1111 "infotext" (the PNG ``parameters`` text) — parse and write.
+
+The parser follows ``parse_generation_parameters`` of A1111
+(``modules/infotext_utils.py``, formerly ``generation_parameters_copypaste.py``)
+step by step, so that a prompt reads back exactly as A1111 itself reads it:
+
+* the whole text is ``strip()``-ed and split on ``"\\n"``;
+* the last line is the parameter line only if the A1111 ``key: value``
+  pattern matches it at least 3 times, otherwise it belongs to the prompt;
+* every other line is ``strip()``-ed; from the first line that starts with
+  ``"Negative prompt:"`` on, lines go to the negative prompt;
+* parameters are read with A1111's regular expression; a value in double
+  quotes is JSON (A1111 quotes values that contain ``,`` ``:`` or a newline).
+
+One extension: a value that is a bare JSON object (``Hashes: {"model": ...}``,
+written unquoted by the Civitai helper and some forks) is read as that
+object; A1111 itself would mangle it.
+
+Why not sd-parsers: its AUTOMATIC1111 parser splits the parameter line on
+every ``,`` and ``:`` (so quoted values such as ``Lora hashes: "a: 1, b: 2"``
+or a model name with a comma are broken), splits the prompt on the first
+``"Negative prompt:"`` anywhere in the text rather than at a line start,
+strips the prompts and keeps every number as a string.
+
+:func:`format_a1111` writes infotext that A1111 parses back to the same
+fields; :func:`a1111_representable` tells whether a prompt survives A1111's
+per-line ``strip()`` unchanged (leading/trailing whitespace on a line and a
+line starting with ``"Negative prompt:"`` cannot be written).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
+from .model import ImportedGeneration
+
+# A1111's own expressions (modules/infotext_utils.py).
+RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+RE_IMAGESIZE = re.compile(r"^(\d+)x(\d+)$")   # A1111's; typed sizes use _RE_SIZE
+_RE_SIZE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})\Z")
+NEGATIVE_PREFIX = "Negative prompt:"
+
+_RE_INT = re.compile(r"^-?\d{1,40}\Z")
+_RE_FLOAT = re.compile(r"^-?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,3})?\Z")
+
+#: Keys that become typed fields of ImportedGeneration.
+FIELD_KEYS = {
+    "Steps": ("steps", "int"),
+    "Sampler": ("sampler", "str"),
+    "Schedule type": ("schedule", "str"),
+    "CFG scale": ("cfg_scale", "float"),
+    "Seed": ("seed", "int"),
+    "Model hash": ("model_hash", "str"),
+    "Model": ("model_name", "str"),
+    "Clip skip": ("clip_skip", "int"),
+    "ENSD": ("eta_noise_seed_delta", "int"),
+    "RNG": ("rng", "str"),
+    "VAE": ("vae", "str"),
+    "Version": ("source_version", "str"),
+}
+#: Parameters that do not change the pixels (provenance, hashes, UI state).
+HARMLESS_KEYS = {
+    "Version", "Model hash", "VAE hash", "TI hashes", "Lora hashes", "Hashes", "Styles array", "Template",
+    "Negative Template", "Init image hash", "Mask mode", "Masked area padding", "User", "App", "Operations",
+    "Comment", "Pipeline",
+}
+#: Hires-fix parameters (second pass). "Denoising strength" belongs to the
+#: hires pass when any of these is present (txt2img), to img2img otherwise.
+HIRES_PREFIX = "Hires "
+HIRES_EXTRA_KEYS = ("First pass size",)
+#: The order A1111 writes its parameters in (processing.create_infotext), for format_a1111.
+WRITE_ORDER = (
+    "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "VAE hash", "VAE",
+    "Denoising strength", "Clip skip", "ENSD", "RNG",
+)
+
+
+@dataclass
+class Infotext:
+    prompt: str
+    negative_prompt: str
+    params: dict[str, Any] = field(default_factory=dict)   # key -> str (unquoted) or dict (bare JSON)
+    param_line: str = ""
+
+
+def unquote(text: str) -> str:
+    """A1111's unquote: a JSON string literal if it is one, else the text unchanged."""
+    if len(text) == 0 or text[0] != '"' or text[-1] != '"':
+        return text
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def quote(value: str) -> str:
+    """Quote a value the way A1111 does, plus the cases A1111's own quote() gets wrong.
+
+    A1111 quotes values containing ``,`` ``:`` or a newline. We also quote
+    values that start with ``"`` (A1111 would unquote them on reading), that
+    have leading/trailing whitespace (the reader strips it), that are empty
+    (A1111's reader drops ``Key: ``) or that contain ``{`` at the start (our
+    reader would take it for a JSON object).
+    """
+    if (value == "" or any(c in value for c in ",:\n") or value[0] in '"{' or value != value.strip()):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _is_word(c: str) -> bool:          # re's \w on str
+    return c.isalnum() or c == "_"
+
+
+def _is_key_char(c: str) -> bool:      # [\w \-/]
+    return c.isalnum() or c in "_ -/"
+
+
+def find_params(line: str) -> list[tuple[str, str, int, int]]:
+    r"""``RE_PARAM.findall(line)`` in linear time: [(key, raw value, value start, match end)].
+
+    A1111's expression backtracks quadratically on long runs of word
+    characters without a colon (a 50 kB line takes half a minute), so a
+    hostile file could stall a reader. This scanner gives the same matches
+    (a differential test checks it against the regular expression) in O(n):
+
+    * a key is a maximal run of ``[\w \-/]`` directly followed by ``:``; the
+      match starts at the first position from which ``\s*`` reaches a ``\w``
+      character that still has at least one run character after it;
+    * the value is a JSON-style quoted string when the closing quote is
+      followed by ``,`` or the end of the line, else everything up to the next
+      ``,``.
+    """
+    n = len(line)
+    if "\n" in line:
+        raise ValueError("find_params works on one line")
+    run_end = [0] * (n + 1)          # end of the [\w \-/] run containing i (i if not in a run)
+    run_end[n] = n
+    for i in range(n - 1, -1, -1):
+        run_end[i] = run_end[i + 1] if _is_key_char(line[i]) else i
+    next_nonspace = [n] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        next_nonspace[i] = next_nonspace[i + 1] if line[i].isspace() else i
+    close = [-1] * (n + 2)           # where a quoted body starting at i ends (index of the closing quote)
+    for i in range(n - 1, -1, -1):
+        c = line[i]
+        if c == '"':
+            close[i] = i
+        elif c == "\\":
+            close[i] = close[i + 2] if i + 1 < n else -1
+        else:
+            close[i] = close[i + 1]
+    out = []
+    pos = 0
+    while pos < n:
+        found = False
+        i = pos
+        while i < n:
+            j = next_nonspace[i]
+            if j + 1 < n and _is_word(line[j]) and _is_key_char(line[j + 1]):
+                b = run_end[j]
+                if b < n and line[b] == ":":
+                    found = True
+                    break
+            # no match can start before the next non-space character's successor
+            i = i + 1 if j == i else j
+        if not found:
+            break
+        key = line[j:b]
+        v = next_nonspace[b + 1] if b + 1 <= n else n
+        end_quote = close[v + 1] if v < n and line[v] == '"' and v + 1 <= n else -1
+        if end_quote > v + 1 and (end_quote + 1 == n or line[end_quote + 1] == ","):
+            value, vend = line[v:end_quote + 1], end_quote + 1
+        else:
+            comma = line.find(",", v)
+            vend = n if comma < 0 else comma
+            value = line[v:vend]
+        mend = vend + 1 if vend < n else vend
+        out.append((key, value, v, mend))
+        pos = mend
+        if mend == n:
+            break
+    return out
+
+
+_MAX_JSON_VALUES = 16
+
+
+def _scan_params(line: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    decoder = json.JSONDecoder()
+    json_tries = 0
+    skip_until = 0
+    for key, value, vstart, mend in find_params(line):
+        if vstart < skip_until:
+            continue
+        if value.startswith("{") and json_tries < _MAX_JSON_VALUES:
+            json_tries += 1
+            try:
+                obj, end = decoder.raw_decode(line, vstart)
+            except (ValueError, RecursionError):
+                obj = None
+            if isinstance(obj, dict):
+                rest = end
+                while rest < len(line) and line[rest].isspace():
+                    rest += 1
+                if rest == len(line) or line[rest] == ",":
+                    out[key] = obj
+                    skip_until = rest + 1
+                    continue
+        if value == "":
+            # A1111 raises IndexError on v[0] for an empty value and skips the key.
+            continue
+        if value[0] == '"' and value[-1] == '"':
+            value = unquote(value)
+        out[key] = value
+    return out
+
+
+#: Longest parameter line read (A1111 lines are a few kB; the scan is linear but in pure Python).
+MAX_PARAM_LINE = 1 << 20
+
+
+def parse_infotext(text: str) -> Infotext:
+    """Split A1111 infotext into prompt, negative prompt and raw parameters (A1111's algorithm)."""
+    *lines, lastline = text.strip().split("\n")
+    if len(lastline) > MAX_PARAM_LINE:
+        raise ImportFailure(E_IMPORT_TOO_LARGE, f"A1111 parameter line of {len(lastline)} characters "
+                                                f"exceeds {MAX_PARAM_LINE}")
+    if len(find_params(lastline)) < 3:
+        lines.append(lastline)
+        lastline = ""
+    prompt = ""
+    negative = ""
+    done_with_prompt = False
+    for line in lines:
+        line = line.strip()
+        if line.startswith(NEGATIVE_PREFIX):
+            done_with_prompt = True
+            line = line[len(NEGATIVE_PREFIX):].strip()
+        if done_with_prompt:
+            negative += ("" if negative == "" else "\n") + line
+        else:
+            prompt += ("" if prompt == "" else "\n") + line
+    return Infotext(prompt, negative, _scan_params(lastline), lastline)
+
+
+def looks_like_infotext(text: str) -> bool:
+    """True when the last line is an A1111 parameter line."""
+    last = text.strip().split("\n")[-1]
+    return len(last) <= MAX_PARAM_LINE and len(find_params(last)) >= 3
+
+
+# ------------------------------------------------------------------ typed conversion
+
+def _typed(key: str, value: Any, kind: str) -> Any:
+    if not isinstance(value, str):
+        raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key!r} is not a plain value")
+    if kind == "int":
+        if not _RE_INT.match(value):
+            raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key}: {value!r} is not an integer")
+        return int(value)
+    if kind == "float":
+        if not _RE_FLOAT.match(value):
+            raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key}: {value!r} is not a number")
+        return float(value)
+    return value
+
+
+def parse_hash_list(value: str) -> dict[str, str]:
+    """'name: hash, name2: hash2' (A1111 "Lora hashes" / "TI hashes") -> dict."""
+    out: dict[str, str] = {}
+    for part in value.split(","):
+        name, sep, h = part.rpartition(":")
+        if sep and name.strip():
+            out[name.strip()] = h.strip()
+    return out
+
+
+def prompt_loras(prompt: str) -> list[dict[str, Any]]:
+    """The ``<lora:name:weight>`` / ``<lyco:...>`` tags of an A1111 prompt (linear-time scan)."""
+    out = []
+    pos = 0
+    while True:
+        gt = prompt.find(">", pos)
+        if gt < 0:
+            break
+        segment = prompt[pos:gt]
+        starts = [i for i in (segment.find("<lora:"), segment.find("<lyco:")) if i >= 0]
+        pos = gt + 1
+        if not starts:
+            continue
+        i = min(starts)
+        kind = segment[i + 1:i + 5]
+        name, *args = segment[i + 6:].split(":")
+        if not name:
+            continue
+        entry: dict[str, Any] = {"name": name, "kind": kind}
+        weights = []
+        for a in args:
+            if _RE_FLOAT.match(a.strip() or "x"):
+                weights.append(float(a))
+            elif a.strip():
+                entry.setdefault("args", []).append(a)
+        entry["weight"] = weights[0] if weights else 1.0
+        if len(weights) > 1:
+            entry["weight_unet"] = weights[1]
+        out.append(entry)
+    return out
+
+
+def detect_tool(params: dict[str, Any]) -> str:
+    version = params.get("Version")
+    version = version if isinstance(version, str) else ""
+    if version.startswith("Fooocus"):
+        return "Fooocus"
+    if re.match(r"^f\d", version) or version.startswith("classic"):
+        return "Forge"
+    if params.get("App") == "SD.Next":
+        return "SD.Next"
+    return "AUTOMATIC1111"
+
+
+def to_generation(info: Infotext, *, container: str = "", raw: str | None = None,
+                  tool: str | None = None) -> ImportedGeneration:
+    """Typed ImportedGeneration from parsed infotext. Raises ImportFailure."""
+    params = info.params
+    if not params:
+        raise ImportFailure(E_IMPORT_MALFORMED, "A1111 infotext has no parameter line (need at least 3 'key: value')")
+    gen = ImportedGeneration(source_tool=tool or detect_tool(params), source_format="a1111-infotext",
+                             container=container, prompt=info.prompt, negative_prompt=info.negative_prompt)
+    if raw is not None:
+        gen.raw[container or "parameters"] = raw
+    hires: dict[str, Any] = {}
+    has_hires = any(k.startswith(HIRES_PREFIX) for k in params)
+    for key, value in params.items():
+        if key in FIELD_KEYS:
+            attr, kind = FIELD_KEYS[key]
+            setattr(gen, attr, _typed(key, value, kind))
+        elif key == "Size":
+            m = _RE_SIZE.match(value) if isinstance(value, str) else None
+            if not m:
+                raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter Size: {value!r} is not WIDTHxHEIGHT")
+            gen.width, gen.height = int(m.group(1)), int(m.group(2))
+        elif key == "Denoising strength":
+            d = _typed(key, value, "float")
+            if has_hires:
+                hires["Denoising strength"] = d
+            else:
+                gen.denoise = d
+        elif key.startswith(HIRES_PREFIX) or key in HIRES_EXTRA_KEYS:
+            hires[key] = value
+        elif key == "Lora hashes" and isinstance(value, str):
+            gen.extra[key] = value
+        else:
+            gen.extra[key] = value
+            if key not in HARMLESS_KEYS:
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                gen.add_lost(f"A1111 parameter '{key}: {shown}' has no field of its own (kept in extra)")
+    for req in ("Steps", "Sampler", "Seed"):
+        if req not in params:
+            gen.add_note(f"A1111 infotext has no {req!r}")
+    if hires:
+        gen.hires = hires
+        if "Hires upscale" in hires or "Hires resize" in hires:
+            gen.add_lost("hires fix second pass (Hires upscale/steps/upscaler/denoise) needs its own pass "
+                         "description; the typed fields describe the first pass only")
+    # LoRAs: A1111 applies them from <lora:...> tags in the prompt; hashes come from "Lora hashes".
+    hashes = parse_hash_list(params["Lora hashes"]) if isinstance(params.get("Lora hashes"), str) else {}
+    loras = prompt_loras(info.prompt)
+    for entry in loras:
+        if entry["name"] in hashes:
+            entry["hash"] = hashes[entry["name"]]
+    for name, h in hashes.items():
+        if not any(e["name"] == name for e in loras):
+            loras.append({"name": name, "hash": h, "weight": None, "kind": "lora"})
+    gen.loras = loras
+    if loras:
+        gen.add_lost("LoRA networks are applied from <lora:name:weight> prompt tags; the weights files are "
+                     "identified only by name and a 12-hex AutoV3 hash")
+    if gen.schedule is None and gen.sampler is not None:
+        gen.add_note("no 'Schedule type' (A1111 < 1.9): the schedule is implied by the sampler name")
+    return gen
+
+
+def read(text: str, *, container: str = "", tool: str | None = None) -> ImportedGeneration:
+    return to_generation(parse_infotext(text), container=container, raw=text, tool=tool)
+
+
+# ------------------------------------------------------------------ writing
+
+def _fmt_number(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def format_a1111(gen: ImportedGeneration) -> str:
+    """Infotext for ``gen`` that A1111 (and :func:`parse_infotext`) parses back to the same fields.
+
+    Raises ValueError when the record lacks what an infotext needs (the
+    parameter line must have at least 3 entries) or a key cannot be written.
+    """
+    params: dict[str, str] = {}
+
+    def put(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if not re.fullmatch(r"\w[\w \-/]+", key) or key != key.strip():
+            raise ValueError(f"parameter key {key!r} cannot be written in A1111 infotext")
+        if isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False)
+        params[key] = quote(_fmt_number(value))
+
+    put("Steps", gen.steps)
+    put("Sampler", gen.sampler)
+    put("Schedule type", gen.schedule)
+    put("CFG scale", gen.cfg_scale)
+    put("Seed", gen.seed)
+    if gen.width is not None and gen.height is not None:
+        params["Size"] = f"{gen.width}x{gen.height}"
+    put("Model hash", gen.model_hash)
+    put("Model", gen.model_name)
+    put("VAE", gen.vae)
+    if gen.denoise is not None and not gen.hires:
+        put("Denoising strength", gen.denoise)
+    put("Clip skip", gen.clip_skip)
+    put("ENSD", gen.eta_noise_seed_delta)
+    put("RNG", gen.rng)
+    for key, value in (gen.hires or {}).items():
+        put(key, value)
+    for key, value in gen.extra.items():
+        if key not in params and key != "Version":
+            put(key, value)
+    put("Version", gen.source_version if gen.source_version is not None else gen.extra.get("Version"))
+    if len(params) < 3:
+        raise ValueError("A1111 infotext needs at least 3 parameters (e.g. Steps, Sampler, Seed)")
+    line = ", ".join(f"{k}: {v}" for k, v in params.items())
+    prompt = gen.prompt or ""
+    negative = gen.negative_prompt or ""
+    text = prompt + (f"\n{NEGATIVE_PREFIX} {negative}" if negative else "") + "\n" + line
+    return text
+
+
+def a1111_representable(prompt: str, negative: str = "") -> bool:
+    """True when ``prompt`` / ``negative`` read back unchanged after A1111's per-line strip()."""
+    for text in (prompt, negative):
+        lines = text.split("\n")
+        if any(line != line.strip() for line in lines):
+            return False
+        if any(line.startswith(NEGATIVE_PREFIX) for line in lines):
+            return False
+        if text and lines[0] == "":
+            return False   # a leading empty line is dropped
+    return True

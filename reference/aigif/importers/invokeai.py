@@ -1,0 +1,303 @@
+"""InvokeAI: three generations of metadata.
+
+* ``invokeai_metadata`` (InvokeAI >= 3): a JSON object with
+  ``positive_prompt``, ``negative_prompt``, ``width``, ``height``, ``seed``,
+  ``cfg_scale``, ``steps``, ``scheduler`` (one name for solver + sigmas,
+  e.g. ``euler_k``), ``model`` (``{"model_name"|"name", "base_model"|"base",
+  "hash"...}``), ``vae``, ``loras``, ``clip_skip``, ``rand_device``,
+  ``cfg_rescale_multiplier``, SDXL style prompts, hires-fix ``hrf_*``,
+  refiner ``refiner_*``, ``ipAdapters``, ``controlnets``...
+* ``sd-metadata`` (InvokeAI 2.x): ``{"model_weights", "model_hash", "app_version",
+  "image": {"prompt": [{"prompt", "weight"}], "steps", "cfg_scale", "seed",
+  "width", "height", "sampler", "postprocessing", "variations", ...}}``.
+* ``Dream`` (InvokeAI 1.x/2.x): the command line that made the image,
+  ``"<prompt>" -s 50 -S 2980747362 -W 512 -H 768 -C 5 -A k_lms -G 0.9 ...``.
+
+In 1.x/2.x the negative prompt is written inside the prompt in square
+brackets. It is split exactly as InvokeAI did before encoding
+(``split_prompt_to_positive_and_negative``: every ``[...]`` is replaced by a
+space, runs of spaces collapse to one, the bracketed parts are joined with a
+space), so the prompt keeps e.g. a trailing space; the raw prompt is kept in
+``extra['raw_prompt']``.
+
+sd-parsers strips both parts and drops the second value of options such as
+``-U 4 0.95``; this module is ours.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import E_IMPORT_MALFORMED, ImportFailure
+from .model import ImportedGeneration
+
+_RE_INT = re.compile(r"^-?\d{1,40}\Z")
+_RE_NUM = re.compile(r"^-?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,3})?\Z")
+_RE_OPTION = re.compile(r"^--?[A-Za-z][\w-]*\Z")
+_RE_SWITCH_AHEAD = re.compile(r"\s+-")
+
+#: Dream command-line switches -> (field or extra key, type)
+DREAM_SWITCHES = {
+    "-s": ("steps", "int"), "--steps": ("steps", "int"),
+    "-S": ("seed", "int"), "--seed": ("seed", "int"),
+    "-W": ("width", "int"), "--width": ("width", "int"),
+    "-H": ("height", "int"), "--height": ("height", "int"),
+    "-C": ("cfg_scale", "float"), "--cfg_scale": ("cfg_scale", "float"),
+    "-A": ("sampler", "str"), "--sampler": ("sampler", "str"),
+    "-f": ("denoise", "float"), "--strength": ("denoise", "float"),
+}
+DREAM_EXTRA_NAMES = {
+    "-G": "gfpgan_strength", "-cf": "codeformer_fidelity", "-U": "upscale", "-ft": "facetool",
+    "-I": "init_img", "-M": "init_mask", "-v": "variation_amount", "-V": "with_variations", "-n": "iterations",
+    "-F": "fit", "-P": "perlin", "-T": "threshold", "-m": "model", "-tm": "text_mask", "-x": "skip_normalize",
+    "-t": "log_tokenization",
+}
+#: Extra Dream / sd-metadata keys that do not change the generated pixels.
+HARMLESS = {"iterations", "log_tokenization", "skip_normalize", "app_id", "app_version", "type", "model",
+            "generation_mode", "positive_style_prompt", "negative_style_prompt", "hires_fix", "seamless",
+            "variations", "threshold", "perlin", "postprocessing", "ipAdapters", "controlnets", "t2iAdapters",
+            "cfg_rescale_multiplier", "rand_device", "seamless_x", "seamless_y", "hrf_enabled"}
+
+
+def split_prompt(prompt: str) -> tuple[str, str]:
+    """InvokeAI 2.x split_prompt_to_positive_and_negative, re-implemented.
+
+    Same result as InvokeAI's ``re.findall(r"\\[(.*?)\\]")`` / ``re.sub`` pair, but
+    in linear time (the lazy pattern is quadratic on many unclosed ``[``).
+    """
+    parts: list[str] = []
+    negatives: list[str] = []
+    pos = 0
+    i = 0
+    n = len(prompt)
+    cl = nl = -1                  # cached next "]" / newline (searches only move forward)
+    while i < n:
+        op = prompt.find("[", i)
+        if op < 0:
+            break
+        if cl <= op:
+            cl = prompt.find("]", op + 1)
+        if nl != n and nl <= op:
+            nl = prompt.find("\n", op + 1)
+            nl = n if nl < 0 else nl
+        if cl < 0:
+            break
+        if nl < cl:               # "." does not cross a newline: no match from this "["
+            i = op + 1
+            continue
+        parts.append(prompt[pos:op])
+        negatives.append(prompt[op + 1:cl])
+        pos = i = cl + 1
+    if not negatives:
+        return prompt, ""
+    parts.append(prompt[pos:])
+    cleaned = " ".join(parts)
+    return re.sub(" +", " ", cleaned), " ".join(negatives)
+
+
+def _typed(value: Any, kind: str, key: str) -> Any:
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _RE_INT.match(value):
+            return int(value)
+        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not an integer: {str(value)[:40]!r}")
+    if kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _RE_NUM.match(value):
+            return float(value)
+        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not a number: {str(value)[:40]!r}")
+    if value is not None and not isinstance(value, str):
+        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not a string")
+    return value
+
+
+def _load(text: str, what: str) -> dict:
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} JSON is nested too deeply") from None
+    except ValueError:
+        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} is not a JSON object")
+    return data
+
+
+def _model_name(m: Any) -> tuple[str | None, dict]:
+    if isinstance(m, str):
+        return m, {}
+    if isinstance(m, dict):
+        name = m.get("model_name", m.get("name"))
+        return (name if isinstance(name, str) else None), m
+    return None, {}
+
+
+# ------------------------------------------------------------------ InvokeAI >= 3
+
+def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -> ImportedGeneration:
+    data = _load(text, "invokeai_metadata")
+    gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-metadata", container=container)
+    gen.raw["invokeai_metadata"] = text
+    gen.prompt = _typed(data.get("positive_prompt"), "str", "positive_prompt")
+    gen.negative_prompt = _typed(data.get("negative_prompt"), "str", "negative_prompt")
+    for key, attr, kind in (("seed", "seed", "int"), ("steps", "steps", "int"), ("cfg_scale", "cfg_scale", "float"),
+                            ("width", "width", "int"), ("height", "height", "int"),
+                            ("clip_skip", "clip_skip", "int"), ("scheduler", "sampler", "str"),
+                            ("rand_device", "rng", "str"), ("app_version", "source_version", "str")):
+        if data.get(key) is not None:
+            setattr(gen, attr, _typed(data[key], kind, key))
+    name, model = _model_name(data.get("model"))
+    gen.model_name = name
+    if isinstance(model.get("hash"), str):
+        gen.model_hash = model["hash"]
+    vae_name, _ = _model_name(data.get("vae"))
+    gen.vae = vae_name
+    loras = data.get("loras") or []
+    if isinstance(loras, list):
+        for entry in loras:
+            if isinstance(entry, dict):
+                lname, linfo = _model_name(entry.get("lora", entry.get("model")))
+                d = {"name": lname, "weight": entry.get("weight")}
+                if isinstance(linfo.get("hash"), str):
+                    d["hash"] = linfo["hash"]
+                gen.loras.append(d)
+    mode = data.get("generation_mode")
+    if isinstance(mode, str) and ("img2img" in mode or "inpaint" in mode or "outpaint" in mode):
+        if data.get("strength") is not None:
+            gen.denoise = _typed(data["strength"], "float", "strength")
+        gen.add_lost(f"generation_mode {mode!r}: starts from an init image that is not in the metadata")
+    if data.get("hrf_enabled"):
+        gen.hires = {k: v for k, v in data.items() if k.startswith("hrf_")}
+        gen.add_lost("InvokeAI high-resolution fix (hrf_*) second pass")
+    typed = {"positive_prompt", "negative_prompt", "seed", "steps", "cfg_scale", "width", "height", "clip_skip",
+             "scheduler", "model", "vae", "loras", "strength", "app_version", "rand_device"}
+    for key, value in data.items():
+        if key in typed or key.startswith("hrf_"):
+            continue
+        gen.extra[key] = value
+        if key in HARMLESS or value in (None, "", [], {}, False):
+            continue
+        gen.add_lost(f"InvokeAI parameter {key!r} has no field of its own (kept in extra)")
+    for key in ("ipAdapters", "controlnets", "t2iAdapters"):
+        if data.get(key):
+            n = len(data[key]) if isinstance(data[key], list) else 1
+            gen.add_lost(f"{key}: {n} adapter(s) with reference images not in the metadata")
+    if data.get("positive_style_prompt") or data.get("negative_style_prompt"):
+        gen.add_lost("SDXL style prompts (second text encoder) differ from the main prompts")
+    if data.get("cfg_rescale_multiplier"):
+        gen.add_lost(f"cfg_rescale_multiplier {data['cfg_rescale_multiplier']!r}")
+    return gen
+
+
+# ------------------------------------------------------------------ InvokeAI 2.x
+
+def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> ImportedGeneration:
+    data = _load(text, "sd-metadata")
+    image = data.get("image")
+    if not isinstance(image, dict):
+        raise ImportFailure(E_IMPORT_MALFORMED, "sd-metadata has no 'image' object")
+    gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-sd-metadata", container=container)
+    gen.raw["sd-metadata"] = text
+    gen.source_version = _typed(data.get("app_version"), "str", "app_version")
+    gen.model_name = _typed(data.get("model_weights"), "str", "model_weights")
+    gen.model_hash = _typed(data.get("model_hash"), "str", "model_hash")
+    prompts = image.get("prompt")
+    raw_prompt = None
+    if isinstance(prompts, str):
+        raw_prompt = prompts
+    elif isinstance(prompts, list) and prompts:
+        first = prompts[0]
+        if not isinstance(first, dict) or not isinstance(first.get("prompt"), str):
+            raise ImportFailure(E_IMPORT_MALFORMED, "sd-metadata prompt entries must be {prompt, weight}")
+        raw_prompt = first["prompt"]
+        if len(prompts) > 1 or first.get("weight", 1.0) != 1.0:
+            gen.add_lost(f"weighted prompt blend of {len(prompts)} prompt(s): {json.dumps(prompts, ensure_ascii=False)[:120]}")
+    if raw_prompt is not None:
+        gen.prompt, gen.negative_prompt = split_prompt(raw_prompt)
+        gen.extra["raw_prompt"] = raw_prompt
+    for key, attr, kind in (("seed", "seed", "int"), ("steps", "steps", "int"), ("cfg_scale", "cfg_scale", "float"),
+                            ("width", "width", "int"), ("height", "height", "int"), ("sampler", "sampler", "str")):
+        if image.get(key) is not None:
+            setattr(gen, attr, _typed(image[key], kind, key))
+    if image.get("strength") is not None and image.get("type") == "img2img":
+        gen.denoise = _typed(image["strength"], "float", "strength")
+        gen.add_lost("img2img: the init image is not in the metadata")
+    for key, value in data.items():
+        if key not in ("image", "app_version", "model_weights", "model_hash"):
+            gen.extra[key] = value
+    typed = {"prompt", "seed", "steps", "cfg_scale", "width", "height", "sampler", "strength"}
+    for key, value in image.items():
+        if key in typed:
+            continue
+        gen.extra[key] = value
+        if key == "postprocessing" and value:
+            steps = value if isinstance(value, list) else [value]
+            gen.add_lost("post-processing after generation: "
+                         + ", ".join(str(p.get("type")) if isinstance(p, dict) else str(p)[:20] for p in steps))
+        elif key == "variations" and value:
+            gen.add_lost(f"seed variations {json.dumps(value)[:80]}")
+        elif key not in HARMLESS and value not in (None, 0, False, "", [], {}):
+            gen.add_lost(f"InvokeAI parameter {key!r}: {json.dumps(value, ensure_ascii=False)[:60]}")
+    return gen
+
+
+# ------------------------------------------------------------------ InvokeAI 1.x "Dream"
+
+def parse_dream(text: str) -> tuple[str, dict[str, list[str]]]:
+    """'"prompt" -s 50 -S 1 ...' -> (prompt, {switch: [values]})."""
+    s = text.strip()
+    if not s.startswith('"'):
+        raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata does not start with a quoted prompt")
+    end = -1
+    for m in re.finditer('"', s):
+        i = m.start()
+        if i == 0:
+            continue
+        if i == len(s) - 1 or _RE_SWITCH_AHEAD.match(s, i + 1):
+            end = i
+            break
+    if end < 0:
+        raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata: the quoted prompt is not closed")
+    prompt = s[1:end]
+    options: dict[str, list[str]] = {}
+    current: str | None = None
+    for tok in s[end + 1:].split():
+        if _RE_OPTION.match(tok):
+            current = tok
+            options.setdefault(current, [])
+        elif current is None:
+            raise ImportFailure(E_IMPORT_MALFORMED, f"Dream metadata: value {tok[:20]!r} before any switch")
+        else:
+            options[current].append(tok)
+    return prompt, options
+
+
+def read_dream(text: str, *, container: str = "png:tEXt:Dream") -> ImportedGeneration:
+    raw_prompt, options = parse_dream(text)
+    gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-dream", container=container)
+    gen.raw["Dream"] = text
+    gen.prompt, gen.negative_prompt = split_prompt(raw_prompt)
+    gen.extra["raw_prompt"] = raw_prompt
+    for switch, values in options.items():
+        if switch in DREAM_SWITCHES:
+            attr, kind = DREAM_SWITCHES[switch]
+            if len(values) != 1:
+                raise ImportFailure(E_IMPORT_MALFORMED, f"Dream switch {switch} needs one value, has {len(values)}")
+            setattr(gen, attr, _typed(values[0], kind, switch))
+            continue
+        name = DREAM_EXTRA_NAMES.get(switch, switch.lstrip("-"))
+        value: Any = [float(v) if _RE_NUM.match(v) else v for v in values]
+        value = value[0] if len(value) == 1 else (True if not value else value)
+        gen.extra[name] = value
+        if name in ("gfpgan_strength", "codeformer_fidelity", "upscale", "facetool"):
+            gen.add_lost(f"post-processing {name} {value!r} (face restoration / upscaling after generation)")
+        elif name not in HARMLESS:
+            gen.add_lost(f"Dream switch {switch} {' '.join(values)} has no field of its own")
+    if "-I" in options or "--init_img" in options:
+        gen.add_lost("img2img: the init image is not in the metadata")
+    return gen

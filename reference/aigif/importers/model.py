@@ -1,0 +1,76 @@
+"""The tool-neutral record an importer produces: :class:`ImportedGeneration`.
+
+Field values are kept as the source wrote them (names are the tool's own
+names, numbers are parsed from the exact text the tool wrote). Anything the
+source carried that has no field of its own goes to ``extra`` under the
+source's own key, so nothing is dropped silently; ``lost`` lists, in words,
+what a regenerator working only from the typed fields would get wrong;
+``notes`` explains choices the importer made (which sampler of a graph it
+took, how a value was decoded).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ImportedGeneration:
+    #: The application that wrote the metadata: "AUTOMATIC1111", "Forge",
+    #: "ComfyUI", "Fooocus", "InvokeAI", "NovelAI".
+    source_tool: str
+    #: The metadata layout inside that tool, e.g. "a1111-infotext",
+    #: "comfyui-prompt-graph", "fooocus-json", "invokeai-metadata",
+    #: "invokeai-sd-metadata", "invokeai-dream", "novelai-comment".
+    source_format: str = ""
+    #: The tool's version string when the metadata states one.
+    source_version: str | None = None
+    #: Where the metadata was found, e.g. "png:tEXt:parameters",
+    #: "jpeg:exif:UserComment", "png:stealth_pngcomp:alpha".
+    container: str = ""
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None          # any size: ComfyUI/Fooocus seeds are 64-bit
+    steps: int | None = None
+    cfg_scale: float | None = None   # float(text the tool wrote)
+    sampler: str | None = None       # the tool's own sampler name
+    schedule: str | None = None      # the tool's own schedule / scheduler type name
+    width: int | None = None         # generation size (not the pixel size of the file)
+    height: int | None = None
+    model_name: str | None = None
+    model_hash: str | None = None    # hex as written (A1111 AutoV2: 10 hex digits)
+    clip_skip: int | None = None     # A1111 convention: 1 = last layer (no skip)
+    eta_noise_seed_delta: int | None = None
+    rng: str | None = None           # A1111 "RNG": CPU / GPU / NV
+    denoise: float | None = None     # img2img strength / ComfyUI denoise of the base pass
+    vae: str | None = None
+    loras: list[dict[str, Any]] = field(default_factory=list)
+    hires: dict[str, Any] | None = None
+    batch_size: int | None = None
+    #: Pixel size of the image file itself (may differ from width/height:
+    #: hires fix, upscaling, cropping).
+    image_size: tuple[int, int] | None = None
+
+    extra: dict[str, Any] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: The raw metadata text(s) this record was built from, by container key.
+    raw: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def to_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["image_size"] is not None:
+            d["image_size"] = list(d["image_size"])
+        if not include_raw:
+            d.pop("raw")
+        return d
+
+    def add_lost(self, text: str) -> None:
+        if text not in self.lost:
+            self.lost.append(text)
+
+    def add_note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
