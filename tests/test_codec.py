@@ -32,9 +32,9 @@ def recrc(data: bytes) -> bytes:
 
 def test_paper_example_size():
     data = codec.write(paper())
-    # The paper's Table II: 215 bytes. SPEC.md's layout: 53 (deflate), 51 (none).
-    assert len(data) == 53
-    assert len(codec.write(paper(text_coder="none"))) == 51
+    # The paper's Table II: 215 bytes. SPEC.md's layout: 50 (deflate), 48 (none).
+    assert len(data) == 50
+    assert len(codec.write(paper(text_coder="none"))) == 48
     assert codec.read(data) == paper()
 
 
@@ -149,36 +149,60 @@ def test_core_bits_helper_reproduces_file():
     assert build_raw(bits, rest) == codec.write(paper())
 
 
+def field_span(f, name: str) -> tuple[int, int]:
+    """(first bit, length) of a core field, relative to the start of the core."""
+    from aigif.bits import bit_table
+    rows = bit_table(codec.write(f))
+    core = rows[2]["bit"] + rows[2]["bits"]
+    row = next(r for r in rows if r["field"] == name)
+    return row["bit"] - core, row["bits"]
+
+
+def replace_field(f, name: str, new_bits: str) -> bytes:
+    bits, rest = core_bits_of(f)
+    at, n = field_span(f, name)
+    return build_raw(bits[:at] + new_bits + bits[at + n:], rest)
+
+
+def ue(v: int) -> str:
+    from aigif.wire import ue_bits
+    return "".join(str(b) for b in ue_bits(v))
+
+
 def test_overlong_expcode_model():
-    bits, rest = core_bits_of(paper())
-    # model exp-code starts after options(8) device(4) gpu(8) cuda(8) = bit 28
-    bad = bits[:28] + "11111111" * 16 + bits[36:]
-    assert code_of(build_raw(bad, rest)) == "E_EXPCODE_OVERLONG"
+    assert code_of(replace_field(paper(), "model", "11111111" * 16 + "00000000")) == "E_EXPCODE_OVERLONG"
+    assert code_of(replace_field(paper(), "model", "11111111" * 15 + "11111110")) == "E_UNKNOWN_ID"  # ID 4079: longest legal code
 
 
-def test_unknown_model_id():
-    bits, rest = core_bits_of(paper())
-    bad = bits[:28] + format(250, "08b") + bits[36:]
-    assert code_of(build_raw(bad, rest)) == "E_UNKNOWN_ID"
+def test_unknown_ids():
+    assert code_of(replace_field(paper(), "model", format(250, "08b"))) == "E_UNKNOWN_ID"
+    assert code_of(replace_field(paper(), "platform.gpu", ue(999))) == "E_UNKNOWN_ID"
+    assert code_of(replace_field(paper(), "fields.scheduler", ue(999))) == "E_UNKNOWN_ID"
 
 
 def test_nonzero_padding():
-    bits, rest = core_bits_of(paper())
-    assert len(bits) % 8  # the paper example has padding
+    bits, rest = core_bits_of(paper(fields={"scheduler": "ddim", "steps": 1, "guidance": 7.5}))
+    assert len(bits) % 8  # this one has padding bits
     padded = bits + "1" + "0" * (-(len(bits) + 1) % 8)
     assert code_of(build_raw(padded, rest)) == "E_NONZERO_PADDING"
 
 
 def test_out_of_range_width_and_steps():
-    from aigif.wire import se_to_ue, ue_bits
-    bits, rest = core_bits_of(paper())
-    # height 1024 is ue(127) (15 bits) at bit 44; width delta se(0) = "1" at bit 59
-    wbits = "".join(str(b) for b in ue_bits(se_to_ue(2048)))  # width = 1024 + 2048*8 > 16384
-    assert code_of(build_raw(bits[:59] + wbits + bits[60:], rest)) == "E_RANGE"
-    steps_at = 60 + 34 + 8  # seed (34 bits), scheduler (8)
-    assert bits[steps_at:steps_at + 11] == "00000110010"  # ue(49): 50 steps
-    too_many = "".join(str(b) for b in ue_bits(1000))  # 1001 steps
-    assert code_of(build_raw(bits[:steps_at] + too_many + bits[steps_at + 11:], rest)) == "E_RANGE"
+    from aigif.wire import se_to_ue
+    # 1024x1024 is coded in units of 64: size_unit 1, height ue(15), width se(0)
+    assert field_span(paper(), "size")[1] == 1 + 9 + 1
+    assert code_of(replace_field(paper(), "size", "1" + ue(15) + ue(se_to_ue(256)))) == "E_RANGE"  # width 1024 + 256*64
+    assert code_of(replace_field(paper(), "size", "1" + ue(256) + ue(0))) == "E_RANGE"  # height 257*64
+    assert code_of(replace_field(paper(), "fields.steps", ue(1000))) == "E_RANGE"  # 1001 steps
+    assert code_of(replace_field(paper(), "fields.steps", ue(999))) is None  # 1000 steps: the limit itself
+    assert code_of(replace_field(paper(), "fields.clip_skip", ue(13))) == "E_RANGE"
+
+
+def test_size_unit_is_canonical():
+    # 1024x1024 written in units of 8 instead of 64: same size, second encoding -> rejected
+    assert code_of(replace_field(paper(), "size", "0" + ue(127) + ue(0))) == "E_NONCANONICAL"
+    f = paper(height=1000, width=1024)  # not both multiples of 64: units of 8
+    assert field_span(f, "size")[1] == 1 + 13 + 5 and codec.read(codec.write(f)) == f  # ue(124), se(3)
 
 
 def test_string_past_end_and_invalid_utf8():

@@ -91,7 +91,7 @@ def read(data: bytes, reg: Registry | None = None) -> AigifFile:
             err.offset = start + (err.bit or 0) // 8
         raise
     f = AigifFile(
-        model=core.model, height=core.height, width=core.width, seed=core.seed,
+        model=core.model, height=core.size[0], width=core.size[1], seed=core.seed,
         fields=_plain(core.fields), model_fields=_plain(core.model_fields),
         device=core.device, platform=_plain(core.platform), dtype=core.dtype,
         noise=core.noise, text_coder=core.text_coder,
@@ -159,7 +159,7 @@ def write(f: AigifFile, reg: Registry | None = None) -> bytes:
         saving_pixels=f.pixels is not None, saving_model=f.model_payload is not None,
         has_digest=f.digest is not None, has_extensions=bool(f.extensions),
         text_coder=f.text_coder, device=f.device, platform=f.platform, model=f.model,
-        dtype=f.dtype, noise=f.noise, height=f.height, width=f.width, seed=f.seed,
+        dtype=f.dtype, noise=f.noise, size=(f.height, f.width), seed=f.seed,
         fields=bit_fields, model_fields=bit_model_fields,
     )
     stream = io.BytesIO()

@@ -19,6 +19,7 @@ TABLES = (
     "cuda_versions", "dtypes", "noise_sources", "models", "schedulers",
 )
 U4_TABLES = ("text_coders", "devices", "dtypes", "noise_sources")
+UE_TABLES = ("gpus", "cuda_versions", "schedulers")  # small, skewed IDs: Exp-Golomb (SPEC.md §3.9)
 
 
 def registry_dir() -> Path:
@@ -116,6 +117,11 @@ class Registry:
         for t in U4_TABLES:
             if max(self.tables[t].by_id) > 15:
                 raise ValueError(f"registry table {t} is coded as u(4) but has an ID > 15")
+        for t in TABLES:
+            coded = self._load(t)["coded_as"]
+            expected = "u4" if t in U4_TABLES else "ue" if t in UE_TABLES else "exp-code"
+            if coded != expected:
+                raise ValueError(f"registry table {t} says it is coded as {coded}; the wire format codes it as {expected}")
         for m in self.tables["models"].entries:
             if m["family"] not in self.families:
                 raise ValueError(f"model {m['key']} names unknown family {m['family']}")

@@ -12,23 +12,29 @@ from construct import Struct, Subconstruct, Switch, this
 
 from . import wire
 from .errors import AigifError
-from .registry import Field, Registry, U4_TABLES
+from .registry import UE_TABLES, Field, Registry, U4_TABLES
 
 MAX_SIDE = 16384
 
 
 class Ref(wire._Prim):
-    """A registry reference (SPEC.md §3.9): u(4) or exp-code; parses to the key."""
+    """A registry reference (SPEC.md §3.9): u(4), ue or exp-code, as the table
+    says; parses to the key."""
 
     def __init__(self, reg: Registry, table: str, fname: str, kind: str | None = None):
         super().__init__()
         self.t = reg.table(table)
-        self.u4 = table in U4_TABLES
+        self.coding = "u4" if table in U4_TABLES else "ue" if table in UE_TABLES else "exp-code"
         self.fname = fname
         self.kind = kind  # for schedulers: the family's scheduler kind
 
     def _p(self, stream, start):
-        ident = wire.read_bits(stream, 4, start) if self.u4 else wire.ExpCode()._p(stream, start)
+        if self.coding == "u4":
+            ident = wire.read_bits(stream, 4, start)
+        elif self.coding == "ue":
+            ident = wire._read_ue(stream, start)
+        else:
+            ident = wire.ExpCode()._p(stream, start)
         e = self.t.by_id.get(ident)
         if e is None:
             raise AigifError("E_UNKNOWN_ID", f"{self.fname}: {self.t.name} ID {ident} is not in this decoder's registry", bit=start)
@@ -44,11 +50,22 @@ class Ref(wire._Prim):
         if e is None:
             raise AigifError("E_UNKNOWN_ID", f"{self.fname}: {self.t.name} has no entry {key!r}")
         self._check_kind(e, None)
-        return wire.bits_of(e["id"], 4) if self.u4 else wire.ExpCode()._b(e["id"])
+        if self.coding == "u4":
+            return wire.bits_of(e["id"], 4)
+        return wire.ue_bits(e["id"]) if self.coding == "ue" else wire.ExpCode()._b(e["id"])
 
 
-class Height(wire._Prim):
-    """ue(height / g − 1) (SPEC.md §5)."""
+SIZE_UNIT = 64  # most tools use multiples of 64: then sizes are coded in these units (SPEC.md §5)
+
+
+def size_unit(reg: Registry, model: str, h: int, w: int) -> int:
+    g = reg.size_multiple(model)
+    return SIZE_UNIT if h % SIZE_UNIT == 0 and w % SIZE_UNIT == 0 and SIZE_UNIT % g == 0 else g
+
+
+class Size(wire._Prim):
+    """``size_unit`` u(1), height ue(h/U − 1), width se((w − h)/U) (SPEC.md §5);
+    parses to (height, width)."""
 
     def __init__(self, reg: Registry):
         super().__init__()
@@ -57,38 +74,28 @@ class Height(wire._Prim):
     def _parse(self, stream, context, path):
         g = self.reg.size_multiple(context.model)
         start = stream.tell()
-        h = (wire._read_ue(stream, start) + 1) * g
+        u = SIZE_UNIT if wire.read_bits(stream, 1, start) else g
+        hstart = stream.tell()
+        h = (wire._read_ue(stream, hstart) + 1) * u
         if h > MAX_SIDE:
-            raise AigifError("E_RANGE", f"height {h} is above {MAX_SIDE}", bit=start)
-        return h
+            raise AigifError("E_RANGE", f"height {h} is above {MAX_SIDE}", bit=hstart)
+        wstart = stream.tell()
+        w = h + wire.ue_to_se(wire._read_ue(stream, wstart)) * u
+        if not g <= w <= MAX_SIDE:
+            raise AigifError("E_RANGE", f"width {w} is outside [{g}, {MAX_SIDE}]", bit=wstart)
+        if u != SIZE_UNIT and size_unit(self.reg, context.model, h, w) == SIZE_UNIT:
+            raise AigifError("E_NONCANONICAL", f"size {w}x{h} is a multiple of {SIZE_UNIT} but coded in units of {g}", bit=start)
+        return h, w
 
-    def _build(self, h, stream, context, path):
+    def _build(self, hw, stream, context, path):
+        h, w = hw
         g = self.reg.size_multiple(context.model)
         check_side("height", h, g)
-        stream.write(wire.ue_bits(h // g - 1))
-        return h
-
-
-class Width(wire._Prim):
-    """se((width − height) / g) (SPEC.md §5)."""
-
-    def __init__(self, reg: Registry):
-        super().__init__()
-        self.reg = reg
-
-    def _parse(self, stream, context, path):
-        g = self.reg.size_multiple(context.model)
-        start = stream.tell()
-        w = context.height + wire.ue_to_se(wire._read_ue(stream, start)) * g
-        if not g <= w <= MAX_SIDE:
-            raise AigifError("E_RANGE", f"width {w} is outside [{g}, {MAX_SIDE}]", bit=start)
-        return w
-
-    def _build(self, w, stream, context, path):
-        g = self.reg.size_multiple(context.model)
         check_side("width", w, g)
-        stream.write(wire.ue_bits(wire.se_to_ue((w - context.height) // g)))
-        return w
+        u = size_unit(self.reg, context.model, h, w)
+        stream.write(wire.bits_of(1 if u == SIZE_UNIT else 0, 1))
+        stream.write(wire.ue_bits(h // u - 1) + wire.ue_bits(wire.se_to_ue((w - h) // u)))
+        return hw
 
 
 def check_side(name: str, v, g: int) -> None:
@@ -161,8 +168,7 @@ def core_struct(reg: Registry, trace: bool = False):
         L("model", Ref(reg, "models", "model")),
         L("dtype", Ref(reg, "dtypes", "dtype")),
         L("noise", Ref(reg, "noise_sources", "noise")),
-        L("height", Height(reg)),
-        L("width", Width(reg)),
+        L("size", Size(reg)),
         L("seed", wire.Seed()),
         "fields" / Switch(this.model, family),
         "model_fields" / Switch(this.model, model_fields),
