@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import AigifError
-from .framing import TEXT_LIMIT
+from .framing import TEXT_LIMIT, frame
 
 _MODULES = {"none": "none", "deflate": "deflate", "prompt": "prompt"}
 
@@ -29,11 +29,18 @@ def encode(key: str, strings: list[str]) -> bytes:
 
 def decode(key: str, block: bytes, count: int, limit: int = TEXT_LIMIT) -> list[str]:
     try:
-        return coder(key).decode(block, count, limit)
+        strings = coder(key).decode(block, count, limit)
     except AigifError:
         raise
     except ValueError as exc:  # a coder's own typed error (the prompt coder's TextCoderError)
-        code = getattr(exc, "code", None)
-        if code not in ("E_TEXT_CORRUPT", "E_TEXT_LIMIT", "E_NONCANONICAL", "E_UTF8", "E_OVERRUN"):
+        code = _CODER_CODES.get(getattr(exc, "code", None))
+        if code is None:
             raise
         raise AigifError(code, getattr(exc, "message", str(exc))) from None
+    frame(strings)  # the framed-text limit of SPEC.md §7.1 holds whatever the coder
+    return strings
+
+
+# coder error codes -> SPEC.md §10 codes
+_CODER_CODES = {"E_TEXT_CORRUPT": "E_TEXT_CORRUPT", "E_TEXT_LIMIT": "E_TEXT_LIMIT", "E_TEXT_NONCANONICAL": "E_NONCANONICAL",
+                "E_NONCANONICAL": "E_NONCANONICAL", "E_UTF8": "E_UTF8", "E_OVERRUN": "E_OVERRUN"}
