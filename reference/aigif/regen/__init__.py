@@ -87,6 +87,8 @@ class Regenerator:
         """Run the pipeline for ``f``; returns the PIL image."""
         import torch
         from .. import noise
+        if f.model_payload is not None:  # what a payload means to a pipeline is not defined in 1.0 (SPEC.md §6.4)
+            raise AigifError("E_REGEN_UNSUPPORTED", "this regenerator does not apply model payloads")
         pipe, own = self.pipeline(f)
         pipe.scheduler = own
         pipe.scheduler = loading.build_scheduler(pipe, f.fields.get("scheduler", "default"), self.reg)

@@ -1,0 +1,137 @@
+"""A small, strict PNG reader for the regen level: 8-bit RGB (or opaque
+RGBA), non-interlaced, every chunk CRC checked, sizes checked before any
+pixel is inflated. Pure Python, so the runner needs neither Pillow nor numpy.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_SIDE = 16384
+
+
+class PNGError(ValueError):
+    pass
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    if pa <= pb and pa <= pc:
+        return a
+    return b if pb <= pc else c
+
+
+def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> bytearray:
+    stride = width * bpp
+    out = bytearray(stride * height)
+    prev = bytearray(stride)
+    pos = 0
+    for y in range(height):
+        ftype = raw[pos]
+        line = bytearray(raw[pos + 1:pos + 1 + stride])
+        pos += 1 + stride
+        if ftype == 0:
+            pass
+        elif ftype == 1:
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 0xFF
+        elif ftype == 2:
+            line = bytearray((a + b) & 0xFF for a, b in zip(line, prev))
+        elif ftype == 3:
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 0xFF
+        elif ftype == 4:
+            for i in range(stride):
+                if i >= bpp:
+                    line[i] = (line[i] + _paeth(line[i - bpp], prev[i], prev[i - bpp])) & 0xFF
+                else:
+                    line[i] = (line[i] + prev[i]) & 0xFF
+        else:
+            raise PNGError(f"row {y}: unknown filter type {ftype}")
+        out[y * stride:(y + 1) * stride] = line
+        prev = line
+    return out
+
+
+def read_png(data: bytes) -> tuple[int, int, bytes]:
+    """(width, height, canonical pixels: rows top to bottom, bytes R, G, B)."""
+    if data[:8] != SIGNATURE:
+        raise PNGError("not a PNG file (bad signature)")
+    pos, ihdr, idat, seen_end = 8, None, [], False
+    while pos < len(data):
+        if pos + 12 > len(data):
+            raise PNGError("chunk header runs past the end")
+        n, ctype = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if len(body) != n or pos + 12 + n > len(data):
+            raise PNGError(f"chunk {ctype!r} runs past the end")
+        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        if zlib.crc32(ctype + body) != crc:
+            raise PNGError(f"chunk {ctype!r}: CRC mismatch")
+        pos += 12 + n
+        if ctype == b"IHDR":
+            if ihdr is not None or n != 13:
+                raise PNGError("bad IHDR")
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif ctype == b"IDAT":
+            idat.append(body)
+        elif ctype == b"IEND":
+            seen_end = True
+            break
+        elif ctype[0] & 0x20 == 0 and ctype != b"PLTE":  # an unknown critical chunk
+            raise PNGError(f"unsupported critical chunk {ctype!r}")
+    if ihdr is None or not seen_end:
+        raise PNGError("missing IHDR or IEND")
+    width, height, depth, colour, comp, filt, interlace = ihdr
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise PNGError(f"image size {width}x{height} is outside 1..{MAX_SIDE}")
+    if depth != 8 or colour not in (2, 6) or interlace != 0 or comp != 0 or filt != 0:
+        raise PNGError(f"PNG must be 8-bit RGB or RGBA, non-interlaced (depth {depth}, colour type {colour}, interlace {interlace})")
+    bpp = 3 if colour == 2 else 4
+    expected = height * (1 + width * bpp)
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(b"".join(idat), expected + 1)
+    except zlib.error as exc:
+        raise PNGError(f"image data does not inflate ({exc})") from None
+    if len(raw) != expected:
+        raise PNGError(f"image data is {len(raw)} bytes; {expected} expected")
+    px = _unfilter(raw, width, height, bpp)
+    if bpp == 4:
+        if any(a != 255 for a in px[3::4]):
+            raise PNGError("RGBA image with alpha other than 255")
+        rgb = bytearray(width * height * 3)
+        rgb[0::3], rgb[1::3], rgb[2::3] = px[0::4], px[1::4], px[2::4]
+        px = rgb
+    return width, height, bytes(px)
+
+
+def write_png(width: int, height: int, rgb: bytes) -> bytes:
+    """A deterministic PNG (8-bit RGB, filter 0, stored DEFLATE blocks): the
+    same bytes with any zlib, so vectors built from it are reproducible."""
+    if len(rgb) != width * height * 3:
+        raise ValueError("pixel buffer does not match the size")
+    raw = b"".join(b"\x00" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
+    return png_from_raw(width, height, 8, 2, 0, raw)
+
+
+def stored_zlib(raw: bytes) -> bytes:
+    """zlib stream of stored (uncompressed) DEFLATE blocks."""
+    out = bytearray(b"\x78\x01")
+    blocks = [raw[i:i + 65535] for i in range(0, len(raw), 65535)] or [b""]
+    for i, b in enumerate(blocks):
+        out.append(1 if i == len(blocks) - 1 else 0)
+        out += struct.pack("<HH", len(b), len(b) ^ 0xFFFF) + b
+    return bytes(out + struct.pack(">I", zlib.adler32(raw)))
+
+
+def chunk(ctype: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
+
+
+def png_from_raw(width: int, height: int, depth: int, colour: int, interlace: int, raw: bytes) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace)
+    return SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stored_zlib(raw)) + chunk(b"IEND", b"")

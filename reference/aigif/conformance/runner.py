@@ -1,0 +1,326 @@
+"""Run a decoder against the vectors and judge each answer
+(conformance/CONTRACT.md §6).
+
+One :class:`VectorResult` per vector: ``pass``, ``fail`` (with a one-line
+reason) or ``skip`` (the decoder said "cannot here" with exit status 3, or the
+vector states no tolerance for the device class).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import compare, png
+from .suite import LEVELS, Suite, Vector
+
+DEFAULT_TIMEOUTS = {"parse": 10.0, "reject": 10.0, "noise": 60.0, "regen": 600.0}
+CANNOT_CODES = {
+    "noise": ("E_NOISE_UNAVAILABLE",),
+    "regen": ("E_MODEL_UNAVAILABLE", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED"),
+}
+EXIT_OK, EXIT_INVALID, EXIT_CANNOT = 0, 1, 3
+
+
+@dataclass
+class VectorResult:
+    id: str
+    cls: str
+    status: str                   # "pass" | "fail" | "skip"
+    reason: str = ""
+    seconds: float = 0.0
+    exit: int | None = None
+    detail: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["class"] = d.pop("cls")
+        return d
+
+
+@dataclass
+class Options:
+    timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
+    device_class: str = "cpu"
+    jobs: int = 1
+    workdir: str | None = None    # where render outputs go (a fresh temporary directory if None)
+    measure: bool = False         # regen: render and record the PSNR of every vector, ignoring tolerances
+    platform: str = ""            # a label for the machine the decoder ran on (recorded in the results)
+
+
+@dataclass
+class Report:
+    decoder: str
+    options: Options
+    results: list[VectorResult]
+    seconds: float
+    suite: Suite | None = None
+    levels: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> list[VectorResult]:
+        return [r for r in self.results if r.status == "fail"]
+
+    @property
+    def skipped(self) -> list[VectorResult]:
+        return [r for r in self.results if r.status == "skip"]
+
+    def summary(self) -> str:
+        s = f"{self.count('pass')} passed, {self.count('fail')} failed"
+        return s + (f", {self.count('skip')} skipped" if self.count("skip") else "")
+
+    def lines(self, verbose: bool = False) -> list[str]:
+        out = []
+        if verbose:
+            out += [f"pass {r.id}" for r in self.results if r.status == "pass"]
+        out += [f"FAIL {r.id}: {r.reason}" for r in self.failed]
+        if self.skipped:
+            out.append("skipped (the decoder cannot run these here; not failures):")
+            out += [f"  skip {r.id}: {r.reason}" for r in self.skipped]
+        out.append(self.summary())
+        return out
+
+    def to_json(self) -> dict:
+        m = self.suite.manifest if self.suite else {}
+        manifest_sha = None
+        if self.suite is not None and (self.suite.root / "manifest.json").is_file():
+            manifest_sha = hashlib.sha256((self.suite.root / "manifest.json").read_bytes()).hexdigest()
+        return {
+            "format": "aigif-conformance-results",
+            "version": 1,
+            "decoder": self.decoder,
+            "suite": {"vectors": str(self.suite.root) if self.suite else None, "manifest_sha256": manifest_sha,
+                      "spec_version": m.get("spec_version"), "registry_sha256": m.get("registry", {}).get("sha256")},
+            "levels": self.levels,
+            "device_class": self.options.device_class,
+            "platform": self.options.platform,
+            "measure": self.options.measure,
+            "timeouts": self.options.timeouts,
+            "seconds": round(self.seconds, 3),
+            "summary": {"passed": self.count("pass"), "failed": self.count("fail"), "skipped": self.count("skip")},
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+# ------------------------------------------------------------------ helpers
+def _common_failure(v: Vector, o, timeout: float) -> str | None:
+    if o.error and o.rc is None and not o.timed_out:
+        return o.error
+    if o.timed_out:
+        return f"timed out after {timeout:g} s"
+    return None
+
+
+def _stdout_json(o):
+    try:
+        text = o.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"stdout is not UTF-8 ({exc.reason} at byte {exc.start})"
+    if text.startswith("\ufeff"):
+        return None, "stdout starts with a byte-order mark"
+    if not text.strip():
+        return None, "exit 0 but nothing on stdout"
+    try:
+        return compare.loads_strict(text), None
+    except compare.BadJSON as exc:
+        return None, f"stdout is not one JSON value ({exc})"
+
+
+# ------------------------------------------------------------------ per class
+def check_parse(decoder, v: Vector, opts: Options) -> VectorResult:
+    t = opts.timeouts["parse"]
+    o = decoder.call(["parse", str(v.files["input"])], t)
+    r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
+    why = _common_failure(v, o, t)
+    if why:
+        r.reason = why
+    elif o.rc == EXIT_INVALID:
+        r.reason = f"rejected a valid file: {o.first_token() or '(no code on stderr)'}"
+        r.detail["error"] = o.first_token()
+    elif o.rc != EXIT_OK:
+        r.reason = f"exit status {o.rc} for a valid file" + (f": {o.stderr_tail()}" if o.stderr else "")
+    else:
+        actual, why = _stdout_json(o)
+        if why:
+            r.reason = why
+        else:
+            diff = compare.first_difference(v.expected_json(), actual)
+            if diff:
+                r.reason, r.detail["field"] = diff, diff.split(":", 1)[0]
+            else:
+                r.status = "pass"
+    return r
+
+
+def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
+    t = opts.timeouts["reject"]
+    want = v.expect["error"]
+    o = decoder.call(["parse", str(v.files["input"])], t)
+    r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc, detail={"expected_error": want})
+    why = _common_failure(v, o, t)
+    if why:
+        r.reason = f"{why} (expected {want})"
+    elif o.rc == EXIT_OK:
+        r.reason = f"accepted an invalid file (expected {want})"
+    elif o.rc != EXIT_INVALID:
+        r.reason = f"exit status {o.rc}, expected 1 with {want}" + (f": {o.stderr_tail()}" if o.stderr else "")
+    else:
+        got = o.first_token()
+        r.detail["error"] = got
+        if got == want:
+            r.status = "pass"
+        elif not got or not got.startswith("E_"):
+            r.reason = f"exit 1 but stderr does not start with an error code (expected {want}): {o.stderr_tail()}"
+        else:
+            r.reason = f"reported {got}, expected {want}"
+    return r
+
+
+def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
+    t = opts.timeouts["noise"]
+    e = v.expect
+    c, h, w = e["shape"][1:]
+    o = decoder.call(["noise", e["source"], str(e["seed"]), str(e["count"]), str(c), str(h), str(w)], t)
+    r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
+    why = _common_failure(v, o, t)
+    if why:
+        r.reason = why
+    elif o.rc == EXIT_CANNOT:
+        code = o.first_token()
+        if code in CANNOT_CODES["noise"]:
+            r.status, r.reason = "skip", o.stderr_head(200)
+        else:
+            r.reason = f"exit 3 needs E_NOISE_UNAVAILABLE as the first token of stderr, got {code!r}"
+    elif o.rc != EXIT_OK:
+        r.reason = f"exit status {o.rc}" + (f": {o.stderr_tail()}" if o.stderr else "")
+    else:
+        actual, why = _stdout_json(o)
+        if why:
+            r.reason = why
+        else:
+            diff = compare.noise_difference(v.expected_json()["values"], actual)
+            if diff:
+                r.reason = diff
+            else:
+                r.status = "pass"
+    return r
+
+
+def tolerance_for(v: Vector, device_class: str):
+    """The vector's tolerance for a device class: "bit-exact", {"psnr_min": x, …},
+    or None when it states none. A class may be refined with colons
+    ("cuda:h100"): the most specific entry the vector has wins, then "*"."""
+    tol = v.expect.get("tolerance", {})
+    parts = device_class.split(":")
+    for i in range(len(parts), 0, -1):
+        key = ":".join(parts[:i])
+        if key in tol:
+            return tol[key]
+    return tol.get("*")
+
+
+def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
+    t = opts.timeouts["regen"]
+    tol = {"psnr_min": 0.0} if opts.measure else tolerance_for(v, opts.device_class)
+    if tol is None:
+        return VectorResult(v.id, v.cls, "skip", f"the vector states no tolerance for device class {opts.device_class!r}")
+    tmp = tempfile.mkdtemp(prefix="aigif-conf-", dir=opts.workdir)
+    try:
+        out_png = os.path.join(tmp, "out.png")
+        o = decoder.call(["render", str(v.files["input"]), out_png], t)
+        r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
+        why = _common_failure(v, o, t)
+        if why:
+            r.reason = why
+        elif o.rc == EXIT_CANNOT:
+            code = o.first_token()
+            if code in CANNOT_CODES["regen"]:
+                r.status, r.reason = "skip", o.stderr_head(200)
+            else:
+                r.reason = f"exit 3 needs one of {', '.join(CANNOT_CODES['regen'])} first on stderr, got {code!r}"
+        elif o.rc == EXIT_INVALID:
+            r.reason = f"rejected a valid file: {o.first_token() or '(no code on stderr)'}"
+        elif o.rc != EXIT_OK:
+            r.reason = f"exit status {o.rc}" + (f": {o.stderr_tail()}" if o.stderr else "")
+        elif not os.path.isfile(out_png):
+            r.reason = "exit 0 but OUT.png was not written"
+        else:
+            _judge_image(r, v, out_png, tol, opts.device_class)
+        return r
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _judge_image(r: VectorResult, v: Vector, out_png: str, tol, device_class: str) -> None:
+    try:
+        w, h, got = png.read_png(Path(out_png).read_bytes())
+    except png.PNGError as exc:
+        r.reason = f"OUT.png: {exc}"
+        return
+    ew, eh, want = png.read_png(v.files["expected"].read_bytes())
+    if (w, h) != (ew, eh):
+        r.reason = f"image is {w}x{h}; expected {ew}x{eh}"
+        return
+    p = compare.psnr(want, got)
+    r.detail["psnr"] = "inf" if math.isinf(p) else round(p, 3)
+    if tol == "bit-exact":
+        r.detail["tolerance"] = "bit-exact"
+        if math.isinf(p):
+            r.status = "pass"
+        else:
+            r.reason = f"not bit-exact (PSNR {p:.2f} dB); device class {device_class!r} requires bit-exact"
+        return
+    need = float(tol["psnr_min"])
+    r.detail["tolerance"] = {"psnr_min": need}
+    if p >= need:
+        r.status = "pass"
+    else:
+        r.reason = f"PSNR {p:.2f} dB is below the minimum {need:g} dB for device class {device_class!r}"
+
+
+CHECKS = {"parse": check_parse, "reject": check_reject, "noise": check_noise, "regen": check_regen}
+
+
+def check(decoder, v: Vector, opts: Options) -> VectorResult:
+    return CHECKS[v.cls](decoder, v, opts)
+
+
+def run(decoder, vectors: list[Vector], opts: Options | None = None, suite: Suite | None = None,
+        levels: list[str] | None = None, progress=None) -> Report:
+    """Judge ``decoder`` on ``vectors`` (in their order). Regen vectors run one
+    at a time (they may need all of a GPU); the rest in ``opts.jobs`` threads
+    when the decoder is a separate process."""
+    opts = opts or Options()
+    t0 = time.monotonic()
+    results: dict[str, VectorResult] = {}
+
+    def one(v):
+        res = check(decoder, v, opts)
+        if progress:
+            progress(res)
+        return res
+
+    parallel = [v for v in vectors if v.cls != "regen"]
+    serial = [v for v in vectors if v.cls == "regen"]
+    jobs = max(1, opts.jobs) if getattr(decoder, "parallel_safe", False) else 1
+    if jobs > 1 and len(parallel) > 1:
+        with ThreadPoolExecutor(jobs) as ex:
+            for v, res in zip(parallel, ex.map(one, parallel)):
+                results[v.id] = res
+    else:
+        for v in parallel:
+            results[v.id] = one(v)
+    for v in serial:
+        results[v.id] = one(v)
+    ordered = [results[v.id] for v in vectors]
+    return Report(decoder.name, opts, ordered, time.monotonic() - t0, suite,
+                  levels or [lv for lv in LEVELS if any(v.cls == lv for v in vectors)])

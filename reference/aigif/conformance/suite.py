@@ -1,0 +1,124 @@
+"""The vectors: ``vectors/manifest.json`` (shape: ``schemas/manifest.schema.json``),
+selection by level and ID globs, and SHA-256 checks of the vector files."""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LEVELS = ("parse", "reject", "noise", "regen")
+MANIFEST = "manifest.json"
+
+
+class SuiteError(Exception):
+    """The vectors themselves are missing or damaged (not the decoder's fault)."""
+
+
+@dataclass
+class Vector:
+    id: str                      # "<class>/<name>", stable: never changes meaning
+    cls: str
+    name: str
+    description: str
+    expect: dict
+    files: dict[str, Path] = field(default_factory=dict)   # role -> path
+    sha256: dict[str, str] = field(default_factory=dict)   # role -> hex
+    spec: list[str] = field(default_factory=list)
+    covers: list[str] = field(default_factory=list)
+
+    def expected_json(self) -> dict:
+        return json.loads(self.files["expected"].read_text(encoding="utf-8"))
+
+
+@dataclass
+class Suite:
+    root: Path
+    manifest: dict
+    vectors: list[Vector]
+
+    def by_id(self, ident: str) -> Vector:
+        for v in self.vectors:
+            if v.id == ident:
+                return v
+        raise KeyError(ident)
+
+
+def default_vectors_dir() -> Path:
+    """$AIGIF_VECTORS, else the source checkout's ``vectors/``, else ./vectors."""
+    env = os.environ.get("AIGIF_VECTORS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for cand in (here.parents[3] / "vectors", Path.cwd() / "vectors"):
+        if (cand / MANIFEST).is_file():
+            return cand
+    return here.parents[3] / "vectors"
+
+
+def load_suite(root: str | os.PathLike | None = None) -> Suite:
+    root = Path(root) if root else default_vectors_dir()
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError(f"no {MANIFEST} in {root} (pass --vectors DIR)") from None
+    except ValueError as exc:
+        raise SuiteError(f"{path}: not valid JSON ({exc})") from None
+    vectors = []
+    for e in manifest.get("vectors", []):
+        files = {role: root / f["path"] for role, f in e["files"].items()}
+        sha = {role: f["sha256"] for role, f in e["files"].items()}
+        cls, _, name = e["id"].partition("/")
+        if cls != e["class"] or cls not in LEVELS:
+            raise SuiteError(f"manifest: vector {e['id']!r} has class {e['class']!r}")
+        vectors.append(Vector(e["id"], cls, name, e.get("description", ""), e["expect"], files, sha,
+                              e.get("spec", []), e.get("covers", [])))
+    return Suite(root, manifest, vectors)
+
+
+def _globs(items: list[str] | None) -> list[str]:
+    out = []
+    for item in items or []:
+        out += [g.strip() for g in item.split(",") if g.strip()]
+    return out
+
+
+def matches(v: Vector, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(v.id, pattern) or fnmatch.fnmatchcase(v.name, pattern)
+
+
+def select(vectors: list[Vector], levels: list[str] | None = None, only: list[str] | None = None,
+           skip: list[str] | None = None) -> list[Vector]:
+    """Vectors of the given levels whose ID (``class/name``) or name matches
+    any ``only`` glob (all when none) and no ``skip`` glob."""
+    levels = list(LEVELS) if not levels else levels
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise SuiteError(f"unknown level(s) {', '.join(bad)}; the levels are {', '.join(LEVELS)}")
+    only_g, skip_g = _globs(only), _globs(skip)
+    return [v for v in vectors if v.cls in levels
+            and (not only_g or any(matches(v, g) for g in only_g))
+            and not any(matches(v, g) for g in skip_g)]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(vectors: list[Vector]) -> list[str]:
+    """Problems with the vector files: missing, or SHA-256 not the manifest's."""
+    problems = []
+    for v in vectors:
+        for role, path in v.files.items():
+            if not path.is_file():
+                problems.append(f"{v.id}: {role} file {path} is missing")
+            elif sha256_file(path) != v.sha256[role]:
+                problems.append(f"{v.id}: {role} file {path} does not match its SHA-256 in the manifest")
+    return problems

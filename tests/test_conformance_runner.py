@@ -1,0 +1,468 @@
+"""The conformance runner proves itself (conformance/CONTRACT.md): the reference
+decoder passes every vector; deliberately broken decoders fail exactly the
+vectors that should catch them; the runner's judging (JSON equality with
+SPEC.md §17 numbers, error codes, noise bits, PSNR), timeouts, crashes,
+"cannot here" skips, selection and results file behave as documented.
+
+Most runs call the decoder in this process (the runner's logic is the same);
+a representative subset runs through real subprocesses and the CLI."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from aigif import codec, jsonform
+from aigif.conformance import (CommandDecoder, InProcessDecoder, Options, load_suite, run, select)
+from aigif.conformance import compare, png
+from aigif.registry import load
+
+from conftest import ROOT
+
+VECTORS = ROOT / "vectors"
+SUITE = load_suite(VECTORS)
+REG = load()
+RESULTS_SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+
+
+def vectors(*levels):
+    return select(SUITE.vectors, list(levels))
+
+
+def failing(report):
+    return {r.id for r in report.failed}
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "aigif.cli.conformance", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def write_script(tmp_path, name, body):
+    p = tmp_path / f"{name}.py"
+    p.write_text(PRELUDE + textwrap.dedent(body) + EPILOGUE)
+    return p
+
+
+# Broken decoders wrap the reference (aigif.refdecoder) and get one thing wrong.
+PRELUDE = textwrap.dedent('''\
+    import json, sys, zlib
+    from aigif.errors import AigifError
+    from aigif.refdecoder import dump_fields, main as ref_main, parse_data
+
+    def fail(err):
+        print(f"{err.code}: {err.message}", file=sys.stderr)
+        return 1
+
+    def parse_with(data, post=lambda fields: fields):
+        try:
+            fields = parse_data(data)
+        except AigifError as err:
+            return fail(err)
+        fields = post(fields)
+        if isinstance(fields, AigifError):
+            return fail(fields)
+        print(dump_fields(fields))
+        return 0
+    ''')
+EPILOGUE = textwrap.dedent('''
+
+    if __name__ == "__main__":
+        sys.exit(main(sys.argv[1:]))
+    ''')
+
+BROKEN = {
+    # skips the CRC check (SPEC.md §9 step 5)
+    "accepts-bad-checksum": '''
+        def main(argv):
+            if argv[:1] != ["parse"]:
+                return ref_main(argv)
+            data = open(argv[1], "rb").read()
+            try:
+                parse_data(data)
+            except AigifError as err:
+                if err.code == "E_CHECKSUM":
+                    data = data[:-4] + zlib.crc32(data[:-4]).to_bytes(4, "little")
+            return parse_with(data)
+        ''',
+    # calls a truncated file an overrun
+    "wrong-truncation-code": '''
+        def main(argv):
+            if argv[:1] != ["parse"]:
+                return ref_main(argv)
+            try:
+                fields = parse_data(open(argv[1], "rb").read())
+            except AigifError as err:
+                if err.code == "E_TRUNCATED":
+                    err = AigifError("E_OVERRUN", err.message)
+                return fail(err)
+            print(dump_fields(fields))
+            return 0
+        ''',
+    # never reads the negative prompt
+    "drops-negative-prompt": '''
+        def main(argv):
+            if argv[:1] != ["parse"]:
+                return ref_main(argv)
+            return parse_with(open(argv[1], "rb").read(), lambda f: {**f, "negative_prompt": ""})
+        ''',
+    # treats every unknown extension as critical
+    "rejects-unknown-ignorable-extensions": '''
+        def post(fields):
+            for e in fields["extensions"]:
+                if "key" not in e:
+                    return AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"unknown extension {e['tag']}")
+            return fields
+
+        def main(argv):
+            if argv[:1] != ["parse"]:
+                return ref_main(argv)
+            return parse_with(open(argv[1], "rb").read(), post)
+        ''',
+}
+
+
+def expected_failures(name):
+    """The vectors each broken decoder must fail, from the vectors' own metadata."""
+    out = set()
+    for v in vectors("parse", "reject"):
+        if v.cls == "reject":
+            code = v.expect["error"]
+            if name == "accepts-bad-checksum" and code == "E_CHECKSUM":
+                out.add(v.id)
+            if name == "wrong-truncation-code" and code == "E_TRUNCATED":
+                out.add(v.id)
+        else:
+            e = v.expected_json()
+            if name == "drops-negative-prompt" and e["negative_prompt"] != "":
+                out.add(v.id)
+            if name == "rejects-unknown-ignorable-extensions" and any("key" not in x for x in e["extensions"]):
+                out.add(v.id)
+    return out
+
+
+# ================================================================== the reference passes
+@pytest.fixture(scope="module")
+def reference_report():
+    return run(InProcessDecoder.reference(), vectors("parse", "reject", "noise"), Options(), suite=SUITE)
+
+
+def test_reference_decoder_passes_every_vector(reference_report):
+    r = reference_report
+    assert not r.failed, "\n".join(r.lines()[:20])
+    # a skip is allowed only where this build cannot draw a noise source
+    assert all(x.cls == "noise" and x.reason.startswith("E_NOISE_UNAVAILABLE") for x in r.skipped)
+    assert r.count("pass") + r.count("skip") == len(vectors("parse", "reject", "noise"))
+    assert r.lines()[-1].startswith(f"{r.count('pass')} passed, 0 failed")
+    assert not list(Draft202012Validator(RESULTS_SCHEMA).iter_errors(r.to_json()))
+
+
+def test_reference_decoder_as_a_command_on_a_subset(tmp_path):
+    out = tmp_path / "results.json"
+    only = "parse/paper-example,parse/all-sections,parse/seed-18446744073709551615,parse/dec-guidance-negative-zero," \
+           "reject/checksum-crc32c,reject/truncated-within-text,reject/deflate-bomb,reject/text-none-utf8-surrogate,noise/portable-seed-4294967301-*"
+    r = cli("run", "--decoder", f"{sys.executable} -m aigif.refdecoder", "--only", only, "--results", str(out), "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "9 passed, 0 failed"
+    res = json.loads(out.read_text())
+    assert not list(Draft202012Validator(RESULTS_SCHEMA).iter_errors(res))
+    assert res["summary"] == {"passed": 9, "failed": 0, "skipped": 0}
+    assert [x["id"] for x in res["results"]] == [v.id for v in select(SUITE.vectors, None, [only])]
+
+
+def test_aigif_conformance_subcommand_and_list(capsys):
+    from aigif.cli.main import main
+    assert main(["conformance", "list", "--level", "reject", "--only", "checksum-*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"{len(lines) - 1} vectors" and all(" E_CHECKSUM " in x for x in lines[:-1])
+    r = cli("list", "--json", "--only", "noise/*-seed-0-*")
+    ids = [e["id"] for e in json.loads(r.stdout)]
+    assert r.returncode == 0 and ids and all(i.startswith("noise/") for i in ids)
+
+
+# ================================================================== broken decoders are caught
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_decoder_fails_exactly_the_vectors_that_catch_it(tmp_path, name):
+    script = write_script(tmp_path, name, BROKEN[name])
+    report = run(InProcessDecoder.from_script(script), vectors("parse", "reject"), Options(), suite=SUITE)
+    want = expected_failures(name)
+    assert want, f"no vector would catch {name}"
+    assert failing(report) == want, (sorted(failing(report) - want)[:5], sorted(want - failing(report))[:5])
+    reasons = {r.id: r.reason for r in report.failed}
+    if name == "accepts-bad-checksum":
+        assert reasons["reject/checksum-crc32c"] == "accepted an invalid file (expected E_CHECKSUM)"
+    if name == "wrong-truncation-code":
+        assert reasons["reject/truncated-before-crc"] == "reported E_OVERRUN, expected E_TRUNCATED"
+    if name == "drops-negative-prompt":
+        assert reasons["parse/paper-example"] == 'negative_prompt: expected "worst quality", got ""'
+    if name == "rejects-unknown-ignorable-extensions":
+        assert reasons["parse/extension-unknown-ignorable-64"] == "rejected a valid file: E_UNKNOWN_CRITICAL_EXTENSION"
+
+
+def test_broken_decoder_as_a_command(tmp_path):
+    script = write_script(tmp_path, "accepts-bad-checksum", BROKEN["accepts-bad-checksum"])
+    out = tmp_path / "r.json"
+    r = cli("run", "--decoder", f"{sys.executable} {script}", "--level", "reject",
+            "--only", "reject/checksum-zero", "--only", "reject/magic-lowercase", "--results", str(out))
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == ["FAIL reject/checksum-zero: accepted an invalid file (expected E_CHECKSUM)", "1 passed, 1 failed"]
+    res = {x["id"]: x for x in json.loads(out.read_text())["results"]}
+    assert res["reject/checksum-zero"]["exit"] == 0 and res["reject/magic-lowercase"]["exit"] == 1
+
+
+# ---- regen level: broken regenerators (run when regen vectors exist)
+BROKEN_REGEN = {
+    # renders as if the negative prompt were empty
+    "ignores-negative-prompt": ('''
+        import os, tempfile
+        from aigif import codec
+
+        def main(argv):
+            if argv[:1] != ["render"]:
+                return ref_main(argv)
+            from aigif.regen import render_file
+            f = codec.read(open(argv[1], "rb").read())
+            f.negative_prompt = ""
+            for k in list(f.fields):
+                if k.startswith("negative_prompt"):
+                    f.fields[k] = ""
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "x.aigif")
+                open(p, "wb").write(codec.write(f))
+                render_file(p, argv[2])
+            return 0
+        ''', lambda f: f.negative_prompt != ""),
+    # renders with another scheduler of the same kind (one no model uses as its own)
+    "wrong-scheduler": ('''
+        import os, tempfile
+        from aigif import codec
+
+        def main(argv):
+            if argv[:1] != ["render"]:
+                return ref_main(argv)
+            from aigif.regen import render_file
+            f = codec.read(open(argv[1], "rb").read())
+            s = f.fields.get("scheduler")
+            flow = s.startswith("flow-") or f.model in ("tiny-flow",)
+            f.fields["scheduler"] = ("flow-match-heun" if s != "flow-match-heun" else "flow-match-euler") if flow \\
+                else ("dpm2-a-karras" if s != "dpm2-a-karras" else "ddim")
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "x.aigif")
+                open(p, "wb").write(codec.write(f))
+                render_file(p, argv[2])
+            return 0
+        ''', lambda f: "scheduler" in f.fields),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_REGEN))
+def test_broken_regenerator_fails_the_regen_vectors(tmp_path, name):
+    regen = vectors("regen")
+    if not regen:
+        pytest.skip("no regen vectors yet (vectors/manifest.json lists them as pending)")
+    body, catches = BROKEN_REGEN[name]
+    script = write_script(tmp_path, name, body)
+    report = run(InProcessDecoder.from_script(script), regen, Options(device_class="cpu"), suite=SUITE)
+    ref = run(InProcessDecoder.reference(), regen, Options(device_class="cpu"), suite=SUITE)
+    runnable = {r.id for r in ref.results if r.status == "pass"}
+    if not runnable:
+        pytest.skip("the reference cannot regenerate here: " + "; ".join(r.reason for r in ref.results[:3]))
+    want = {v.id for v in regen if v.id in runnable and catches(codec.read(v.files["input"].read_bytes()))}
+    assert failing(report) & runnable == want
+
+
+# ================================================================== judging, unit by unit
+def test_json_comparison_follows_spec_17():
+    d = compare.first_difference
+    assert d({"a": 1, "b": [1.5, "x"]}, {"b": [1.5, "x"], "a": 1}) is None  # member order is free
+    assert d({"g": 7.0}, {"g": 7}) is None                                 # 7 parses to the binary64 7.0
+    assert d({"g": 6.3}, {"g": 6.300000000000001}) == "g: expected 6.3, got 6.300000000000001"
+    assert d({"g": -0.0}, {"g": 0.0}) == "g: expected -0.0, got 0.0"
+    assert d({"g": -0.0}, {"g": 0}) == "g: expected -0.0, got 0"
+    assert d({"seed": 2**64 - 1}, {"seed": 1.8446744073709552e19}) == "seed: expected integer 18446744073709551615, got 1.8446744073709552e+19"
+    assert d({"seed": 5}, {"seed": 5.0}) == "seed: expected integer 5, got 5.0"
+    assert d({"x": 1}, {"x": True}) == "x: expected number 1, got boolean true"
+    assert d({"f": {"a": 1, "b": 2}}, {"f": {"a": 1}}) == "f.b: missing (expected 2)"
+    assert d({"f": {"a": 1}}, {"f": {"a": 1, "z": 0}}) == "f.z: unexpected member (value 0)"
+    assert d({"e": [{"tag": 2}]}, {"e": [{"tag": 4}]}) == "e[0].tag: expected integer 2, got 4"
+    assert d({"e": [1]}, {"e": [1, 2]}) == "e: expected 1 elements, got 2"
+    assert d({"p": None}, {"p": {}}) == "p: expected null null, got object {}"
+    with pytest.raises(compare.BadJSON):
+        compare.loads_strict('{"a": 1, "a": 2}')
+    with pytest.raises(compare.BadJSON):
+        compare.loads_strict('{"a": NaN}')
+    assert compare.loads_strict('{"seed": 18446744073709551615}')["seed"] == 2**64 - 1
+
+
+def test_noise_comparison():
+    d = compare.noise_difference
+    assert d(["3f800000", "c0000000"], ["3F800000", "c0000000"]) is None
+    assert d(["3f800000", "c0000000"], ["3f800000", "c0000001"]) == "value[1]: expected c0000000 (-2.0), got c0000001 (-2.000000238418579)"
+    assert d(["3f800000"], ["3f800000", "00000000"]) == "expected 1 values, got 2"
+    assert d(["3f800000"], [1.0]).startswith("value[0]: 1.0 is not an 8-hex-digit")
+    assert d(["3f800000"], {"v": 1}).startswith("expected a JSON array")
+
+
+def test_psnr_and_png_reader():
+    a = bytes(range(256)) * 3
+    assert compare.psnr(a, a) == float("inf")
+    b = bytes((x ^ 1) for x in a)
+    assert abs(compare.psnr(a, b) - 48.1308) < 1e-3  # MSE 1: 10*log10(255^2)
+    # every PNG filter type, written by hand, reads back to the same pixels
+    w, h = 5, 5
+    rgb = bytes((x * 31 + y * 17 + c * 7) & 0xFF for y in range(h) for x in range(w) for c in range(3))
+    raw = b""
+    prev = bytes(w * 3)
+    for y in range(h):
+        line = rgb[y * w * 3:(y + 1) * w * 3]
+        ft = y % 5
+        out = bytearray()
+        for i, x in enumerate(line):
+            left = line[i - 3] if i >= 3 else 0
+            up, ul = prev[i], (prev[i - 3] if i >= 3 else 0)
+            pred = [0, left, up, (left + up) >> 1, png._paeth(left, up, ul)][ft]
+            out.append((x - pred) & 0xFF)
+        raw += bytes([ft]) + bytes(out)
+        prev = line
+    assert png.read_png(png.png_from_raw(w, h, 8, 2, 0, raw)) == (w, h, rgb)
+    assert png.read_png(png.write_png(w, h, rgb)) == (w, h, rgb)
+    with pytest.raises(png.PNGError):
+        png.read_png(png.png_from_raw(w, h, 8, 2, 1, raw))  # interlaced
+    bad = bytearray(png.write_png(w, h, rgb))
+    bad[40] ^= 1
+    with pytest.raises(png.PNGError, match="CRC"):
+        png.read_png(bytes(bad))
+
+
+class Fake:
+    """An in-process decoder answering every call with a fixed outcome."""
+
+    def __init__(self, rc=0, out="", err="", png_bytes=None):
+        self.rc, self.out, self.err, self.png = rc, out, err, png_bytes
+
+    def __call__(self, argv):
+        if self.png is not None and argv[0] == "render":
+            Path(argv[2]).write_bytes(self.png)
+        print(self.out, end="")
+        print(self.err, end="", file=sys.stderr)
+        return self.rc
+
+
+def judge(fake, *ids, **opts):
+    return run(InProcessDecoder(fake, "fake"), [SUITE.by_id(i) for i in ids], Options(**opts), suite=SUITE)
+
+
+def test_exit_statuses_and_error_tokens():
+    r = judge(Fake(1, err="E_CHECKSUM: bad"), "reject/checksum-zero", "parse/paper-example")
+    assert [x.status for x in r.results] == ["pass", "fail"]
+    assert r.results[1].reason == "rejected a valid file: E_CHECKSUM"
+    r = judge(Fake(1, err="oops E_CHECKSUM"), "reject/checksum-zero")
+    assert r.results[0].reason.startswith("exit 1 but stderr does not start with an error code")
+    r = judge(Fake(2, err="Traceback (most recent call last): ..."), "reject/checksum-zero", "parse/paper-example")
+    assert r.results[0].reason.startswith("exit status 2, expected 1 with E_CHECKSUM")
+    assert r.results[1].reason.startswith("exit status 2 for a valid file")
+    r = judge(Fake(0, out="not json"), "parse/paper-example")
+    assert r.results[0].reason.startswith("stdout is not one JSON value")
+    r = judge(Fake(0, out=""), "parse/paper-example")
+    assert r.results[0].reason == "exit 0 but nothing on stdout"
+
+    def crash(argv):
+        raise RuntimeError("boom")
+    r = run(InProcessDecoder(crash), [SUITE.by_id("parse/paper-example")], Options())
+    assert r.results[0].status == "fail" and "RuntimeError: boom" in r.results[0].reason
+
+
+def test_cannot_here_is_a_skip_listed_apart():
+    noise_ids = [v.id for v in vectors("noise")][:2]
+    r = judge(Fake(3, err="E_NOISE_UNAVAILABLE: no GPU here"), *noise_ids, "parse/paper-example")
+    assert [x.status for x in r.results] == ["skip", "skip", "fail"]
+    assert r.results[2].reason == "exit status 3 for a valid file: E_NOISE_UNAVAILABLE: no GPU here"
+    lines = r.lines()
+    assert lines[0].startswith("FAIL parse/paper-example")
+    assert lines[1].startswith("skipped") and lines[2].startswith(f"  skip {noise_ids[0]}: E_NOISE_UNAVAILABLE")
+    assert lines[-1] == "0 passed, 1 failed, 2 skipped"
+    r = judge(Fake(3, err="E_SOMETHING"), noise_ids[0])
+    assert r.results[0].status == "fail"
+
+
+def test_timeout_kills_the_decoder(tmp_path):
+    script = tmp_path / "sleepy.py"
+    script.write_text("import time\ntime.sleep(30)\n")
+    d = CommandDecoder([sys.executable, str(script)])
+    r = run(d, [SUITE.by_id("parse/paper-example")], Options(timeouts={"parse": 0.5, "reject": 0.5, "noise": 0.5, "regen": 0.5}))
+    assert r.results[0].reason == "timed out after 0.5 s" and r.results[0].exit is None
+    assert r.results[0].seconds < 10
+    r = run(CommandDecoder(str(tmp_path / "missing-decoder")), [SUITE.by_id("parse/paper-example")], Options())
+    assert r.results[0].reason.startswith("cannot start")
+
+
+def test_selection_and_cli_errors(tmp_path):
+    sel = select(SUITE.vectors, ["reject"], ["checksum-*"], ["*crc32c"])
+    assert sel and all(v.id.startswith("reject/checksum-") for v in sel) and "reject/checksum-crc32c" not in {v.id for v in sel}
+    assert select(SUITE.vectors, None, ["parse/seed-0"]) == [SUITE.by_id("parse/seed-0")]
+    r = cli("run", "--decoder", "true", "--level", "pixels")
+    assert r.returncode == 2 and "unknown level" in r.stderr
+    r = cli("run", "--decoder", "true", "--only", "no-such-vector")
+    assert r.returncode == 2 and "no vector matches" in r.stderr
+    # a damaged vector is refused before any decoder runs
+    copy = tmp_path / "vectors"
+    shutil.copytree(VECTORS, copy, ignore=shutil.ignore_patterns("models"))
+    p = copy / "reject" / "checksum-zero.aigif"
+    p.write_bytes(p.read_bytes() + b"!")
+    r = cli("run", "--decoder", "true", "--vectors", str(copy), "--only", "reject/checksum-zero")
+    assert r.returncode == 2 and "does not match its SHA-256" in r.stderr
+
+
+# ================================================================== regen judging (synthetic vector)
+def regen_suite(tmp_path, tolerance):
+    """A one-vector suite in tmp_path: an 8x8 file and its expected image."""
+    from aigif.conformance.suite import Suite, Vector
+    rgb = bytes((x * 29 + y * 13 + c * 50) & 0xFF for y in range(8) for x in range(8) for c in range(3))
+    f = jsonform.new("sd-1.5", REG, height=8, width=8, seed=1, prompt="p")
+    (tmp_path / "v.aigif").write_bytes(codec.write(f, REG))
+    (tmp_path / "v.png").write_bytes(png.write_png(8, 8, rgb))
+    v = Vector("regen/synthetic", "regen", "synthetic", "a synthetic regen vector",
+               expect={"outcome": "image", "tolerance": tolerance},
+               files={"input": tmp_path / "v.aigif", "expected": tmp_path / "v.png"})
+    return Suite(tmp_path, {}, [v]), rgb
+
+
+def test_regen_judging(tmp_path):
+    suite, rgb = regen_suite(tmp_path, {"cpu": {"psnr_min": 40.0, "measured": {"min_psnr": 45.0, "runs": 3, "platforms": ["x"]}},
+                                        "cuda": "bit-exact"})
+    v = suite.vectors[0]
+    near = bytes(x ^ 1 if i % 2 == 0 else x for i, x in enumerate(rgb))  # MSE 0.5: 51.1 dB
+    far = bytes(x ^ 64 if i % 3 == 0 else x for i, x in enumerate(rgb))
+    same = run(InProcessDecoder(Fake(png_bytes=png.write_png(8, 8, rgb))), [v], Options(device_class="cuda")).results[0]
+    assert same.status == "pass" and same.detail["psnr"] == "inf"
+    r = run(InProcessDecoder(Fake(png_bytes=png.write_png(8, 8, near))), [v], Options(device_class="cpu")).results[0]
+    assert r.status == "pass" and r.detail["psnr"] == pytest.approx(51.14, abs=0.01)
+    r = run(InProcessDecoder(Fake(png_bytes=png.write_png(8, 8, near))), [v], Options(device_class="cuda")).results[0]
+    assert r.status == "fail" and r.reason.startswith("not bit-exact (PSNR 51.14 dB)")
+    r = run(InProcessDecoder(Fake(png_bytes=png.write_png(8, 8, far))), [v], Options(device_class="cpu")).results[0]
+    assert r.status == "fail" and "below the minimum 40 dB for device class 'cpu'" in r.reason
+    r = run(InProcessDecoder(Fake(png_bytes=png.write_png(4, 8, rgb[:96]))), [v], Options(device_class="cpu")).results[0]
+    assert r.reason == "image is 4x8; expected 8x8"
+    r = run(InProcessDecoder(Fake(png_bytes=b"not a png")), [v], Options()).results[0]
+    assert r.reason.startswith("OUT.png: not a PNG")
+    r = run(InProcessDecoder(Fake()), [v], Options()).results[0]
+    assert r.reason == "exit 0 but OUT.png was not written"
+    r = run(InProcessDecoder(Fake(3, err="E_MODEL_UNAVAILABLE: fetch tiny-sd1")), [v], Options()).results[0]
+    assert r.status == "skip" and r.reason.startswith("E_MODEL_UNAVAILABLE")
+    r = run(InProcessDecoder(Fake(png_bytes=png.write_png(8, 8, rgb))), [v], Options(device_class="mps")).results[0]
+    assert r.status == "skip" and "no tolerance for device class 'mps'" in r.reason
+
+
+def test_reference_render_validates_before_rendering(tmp_path):
+    """``render`` of an invalid file is exit 1 with its code, whatever this build can render."""
+    from aigif import refdecoder
+    f = jsonform.new("tiny-sd1", REG, height=64, width=64, seed=1, prompt="a red circle")
+    p = tmp_path / "t.aigif"
+    p.write_bytes(codec.write(f, REG))
+    bad = tmp_path / "bad.aigif"
+    bad.write_bytes(p.read_bytes()[:-1])
+    o = InProcessDecoder(refdecoder.main).call(["render", str(bad), str(tmp_path / "x.png")], 60)
+    assert o.rc == 1 and o.first_token() == "E_TRUNCATED"
