@@ -133,3 +133,11 @@ def test_scheduler_aliases_agree_with_the_importers_resolver():
                 assert effective(cls, cfg) == effective(e["class"], e["config"]), (e["key"], scheme, name)
                 checked += 1
     assert checked > 60
+
+
+def test_prompt_coder_model_is_the_registered_one():
+    import hashlib
+    from aigif.text import prompt
+    entry = load().table("text_coders").by_key["prompt"]
+    data = (Path(prompt.__file__).parent / "prompt_model.bin").read_bytes()
+    assert entry["model_sha256"] == hashlib.sha256(data).hexdigest() == prompt.MODEL_SHA256
