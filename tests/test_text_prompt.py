@@ -66,6 +66,9 @@ def test_model_sha256_matches():
 SPEC_EXAMPLES = [
     # (strings, hex) -- must match spec-drafts/text-coder.md "Worked examples"
     ([], ""),
+    (["A photo of a cat", ""], "e3aca77e"),
+    (["(masterpiece:1.2), 1girl", "worst quality"], "03ad5d404784"),
+    (["Zyxq \u2603", ""], "dc37ea4d269cd6eea231"),
 ]
 
 
@@ -223,8 +226,8 @@ def test_parti_mean_bytes():
     parti = _parti()
     sizes = [len(tc.encode([p, ""])) for p in parti]
     mean = sum(sizes) / len(sizes)
-    # measured 12.84 (model trained without PartiPrompts); fail on regressions
-    assert mean < 13.1, mean
+    # measured 12.91 (model trained without PartiPrompts); fail on regressions
+    assert mean < 13.2, mean
 
 
 def test_sd_mean_bytes():

@@ -20,8 +20,9 @@ point, case/space modifier symbols, and EOS.  Symbols are coded with an order-2
 / order-1 context model that backs off to an order-0 table (the tail of the
 word list is coded as bucket + uniform index), all with integer frequencies,
 and a 32-bit range coder whose termination emits the shortest byte string.
-A decoder accepts only the exact bytes ``encode`` would produce (it re-encodes
-and compares), so every list of strings has exactly one valid encoding.
+The decoder accepts only the exact bytes ``encode`` would produce (it checks
+the tokenisation, escapes and the termination instead of re-encoding), so
+every list of strings has exactly one valid encoding.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from bisect import bisect_right
 __all__ = ["encode", "decode", "MODEL_SHA256", "TextCoderError", "MODEL_PATH"]
 
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prompt_model.bin")
-MODEL_SHA256 = "c826fca396eb745a6537d6c45f0892f156e18a426050b6882aab4bd5d77861e9"
+MODEL_SHA256 = "a744c0a7e1a59719d4219969a8d749684fc4f287b96fc5498bb33b3fa110a28e"
 
 MAGIC = b"AIGIFTXT"
 VERSION = 1
