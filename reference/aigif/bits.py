@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from bitstring import Bits
-from construct.lib import bytes2bits
 
 from . import codec, wire
+from .errors import AigifError
 from .registry import Registry, load
 from .syntax import core_struct
 
@@ -20,17 +20,25 @@ def bit_table(data: bytes, reg: Registry | None = None) -> list[dict]:
     rows = []
 
     def row(name, start_bit, nbits, value):
-        raw = Bits(data)[start_bit:start_bit + nbits]
-        rows.append({"bit": start_bit, "bits": nbits, "field": name, "raw": raw.bin if nbits <= 96 else raw.bin[:96] + "…", "value": value})
+        raw = bits[start_bit:start_bit + min(nbits, 96)]
+        rows.append({"bit": start_bit, "bits": nbits, "field": name, "raw": raw.bin if nbits <= 96 else raw.bin + "…", "value": value})
+
+    bits = Bits(data)
 
     row("magic", 0, 24, "AIG")
     row("version", 24, 8, data[3])
     body_len, start = wire.read_uvarint(data, 4, len(data))
     row("body_length", 32, 8 * (start - 4), body_len)
-    trace: list = []
     body = data[start:len(data) - 4]
-    stream = io.BytesIO(bytes2bits(body))
-    core_struct(reg, trace=True).parse_stream(stream, trace=trace)
+    for window in (body[:codec.CORE_WINDOW], body):  # as codec.parse_core: the core only, not the payloads
+        trace: list = []
+        stream = io.BytesIO(wire.bytes_to_bits(window))
+        try:
+            core_struct(reg, trace=True).parse_stream(stream, trace=trace)
+            break
+        except AigifError:
+            if len(window) == len(body):
+                raise
     for path, b0, b1, value in trace:
         row(path, 8 * start + b0, b1 - b0, value)
     end = stream.tell()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import zlib
 
-from construct.lib import bits2bytes, bytes2bits
+from construct.lib import bits2bytes
 
 from . import sections, text, wire
 from .errors import AigifError
@@ -70,7 +70,7 @@ def parse_core(reg: Registry, body: bytes):
 
 
 def _parse_core(reg: Registry, body: bytes):
-    stream = io.BytesIO(bytes2bits(body))
+    stream = io.BytesIO(wire.bytes_to_bits(body))
     core = compiled_core(reg).parse_stream(stream)
     pos = stream.tell()
     pad = -pos % 8

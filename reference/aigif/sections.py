@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import io
 
-from construct.lib import bits2bytes, bytes2bits
+from construct.lib import bits2bytes
 
 from . import wire
 from .errors import AigifError
 from .model import AigifFile, Extension, ModelPayload, PixelPayload
 from .registry import Registry
-from .syntax import MAX_SIDE, extension_structs
+from .syntax import MAX_SIDE, extension_max_bytes, extension_structs
 
 DIGEST_LENGTHS = (8, 16, 32)
 MAX_EXTENSIONS = 32
@@ -27,8 +27,10 @@ def _take(data: bytes, pos: int, n: int, end: int, what: str) -> tuple[bytes, in
 
 # ------------------------------------------------------------------ extensions
 def decode_extension_body(reg: Registry, tag: int, body: bytes, offset: int) -> dict:
-    """Parse a registered extension's bit fields; they must use the body exactly."""
-    stream = io.BytesIO(bytes2bits(body))
+    """Parse a registered extension's bit fields; they must use the body exactly.
+    Only the bytes the fields can reach are expanded to bits (a hostile body of
+    any length costs at most that much); the rest is the E_OVERRUN below."""
+    stream = io.BytesIO(wire.bytes_to_bits(body[:extension_max_bytes(reg)[tag]]))
     try:
         fields = extension_structs(reg)[tag].parse_stream(stream)
         pos = stream.tell()

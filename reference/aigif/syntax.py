@@ -103,6 +103,36 @@ def check_side(name: str, v, g: int) -> None:
         raise AigifError("E_RANGE", f"{name} {v!r} must be a multiple of {g} in [{g}, {MAX_SIDE}]")
 
 
+INLINE_STR_MAX = 65536  # bytes of an inline ``str`` (extension bodies)
+
+
+def field_max_bits(f: Field) -> int:
+    """The most bits the reader of one field descriptor consumes before it
+    returns or raises (SPEC.md §3): lets a caller expand only that much of a
+    body to bits without changing any result or error."""
+    ue = 2 * wire.EXPGOLOMB_MAX_ZEROS + 1
+    if f.type == "uint":
+        return ue
+    if f.type == "dec":
+        return 3 + max(64, ue)
+    if f.type == "ref":
+        return 4 if f.table in U4_TABLES else ue if f.table in UE_TABLES else 8 * wire.EXPCODE_MAX_UNITS
+    if f.type == "bytes":
+        return ue + 8 * f.max_len
+    if f.type == "str":
+        return ue + 8 * INLINE_STR_MAX
+    if f.type == "bool":
+        return 1
+    raise ValueError(f"unknown field type {f.type}")
+
+
+@functools.lru_cache(maxsize=8)
+def extension_max_bytes(reg: Registry) -> dict:
+    """tag -> the most bytes of its body a registered extension's fields (and padding) can use."""
+    return {e["tag"]: (sum(field_max_bits(Field.from_json(f)) for f in e["fields"]) + 7) // 8
+            for e in reg.extensions.entries}
+
+
 def field_construct(reg: Registry, f: Field, kind: str | None = None):
     """The construct for one bit-coded field descriptor (SPEC.md §8.3)."""
     if f.type == "uint":
@@ -114,7 +144,7 @@ def field_construct(reg: Registry, f: Field, kind: str | None = None):
     if f.type == "bytes":
         return wire.BytesField(f.name, f.max_len)
     if f.type == "str":  # inline strings: extension bodies only
-        return wire.BytesField(f.name, 65536, text=True)
+        return wire.BytesField(f.name, INLINE_STR_MAX, text=True)
     if f.type == "bool":
         return wire.Bool()
     raise ValueError(f"unknown field type {f.type}")

@@ -34,6 +34,20 @@ def read_bits(stream, n: int, start: int) -> int:
     return int(data.translate(_BITCHARS), 2)
 
 
+_TO_BITS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def bytes_to_bits(data: bytes) -> bytes:
+    """One byte (0 or 1) per bit, most significant first: the bit view construct
+    parses. Same result as ``construct.lib.bytes2bits`` at about 25 bytes of
+    peak memory per input byte instead of about 96 (bytes2bits joins one
+    8-byte object per input byte, and ``bytes.join`` allocates an 80-byte
+    buffer descriptor per item)."""
+    if not data:
+        return b""
+    return format(int.from_bytes(data, "big"), f"0{8 * len(data)}b").encode("ascii").translate(_TO_BITS)
+
+
 def bits_of(value: int, n: int) -> bytes:
     """``value`` as ``n`` bit-bytes, most significant first."""
     if n == 0:

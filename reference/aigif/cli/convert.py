@@ -50,7 +50,7 @@ def inputs(paths: list[str]):
     return [(src, _out_name(rel, stems)) for src, rel in pairs]
 
 
-class _Timeout(Exception):
+class _Timeout(BaseException):  # not Exception: the importers' last-resort net must not swallow it
     pass
 
 
@@ -68,20 +68,37 @@ def convert_one(src: Path, keep_pixels: bool, reg):
         raise AigifError(exc.code, exc.message) from None
     conv = convert(gen, reg)
     if keep_pixels:
-        _keep_pixels(conv, src)
+        _keep_pixels(conv, src, gen.image_size)
     return conv, codec.write(conv.file, reg)
 
 
-def _keep_pixels(conv, src: Path) -> None:
+def _keep_pixels(conv, src: Path, header_size) -> None:
     from PIL import Image
     from ..model import PixelPayload
     from ..regen.pixels import canonical, encode_png
-    with Image.open(src) as im:
-        w, h = im.size
-        if (w, h) != (conv.file.width, conv.file.height):
-            conv.lost.append(f"pixels not kept: the image is {w}x{h} but its metadata says {conv.file.width}x{conv.file.height} (cropped, upscaled or hires-fixed)")
-            return
-        px = canonical(im)
+    size = (conv.file.width, conv.file.height)  # within SPEC.md §11: at most 16384 x 16384
+    # Compare the size the container's header gives (read by the importer) before Pillow
+    # opens the image: a hostile header (100000 x 100000) is refused without decoding,
+    # and Pillow's bomb heuristic (DecompressionBombError above 179 Mpixel) never fires.
+    if header_size is not None and tuple(header_size) != size:
+        w, h = header_size
+        conv.lost.append(f"pixels not kept: the image is {w}x{h} but its metadata says {size[0]}x{size[1]} (cropped, upscaled or hires-fixed)")
+        return
+    saved = Image.MAX_IMAGE_PIXELS
+    if header_size is not None:
+        Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(src) as im:
+            w, h = im.size
+            if (w, h) != size:
+                conv.lost.append(f"pixels not kept: the image is {w}x{h} but its metadata says {size[0]}x{size[1]} (cropped, upscaled or hires-fixed)")
+                return
+            px = canonical(im)
+    except Exception as exc:  # Pillow raises many types on damaged or hostile images
+        conv.lost.append(f"pixels not kept: the image does not decode ({type(exc).__name__})")
+        return
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
     conv.file.pixels = PixelPayload("png", encode_png(px))
     conv.carried.append("pixels (lossless PNG payload)")
 

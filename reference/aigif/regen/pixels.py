@@ -47,9 +47,19 @@ def decode_png(data: bytes, width: int, height: int) -> np.ndarray:
     w, h = png_size(data)
     if (w, h) != (width, height) or w * h > MAX_PIXELS:
         raise AigifError("E_PAYLOAD", f"PNG payload is {w}×{h}; the file says {width}×{height}")
+    # The check above bounds the image by SPEC.md §11 (16384 x 16384), above
+    # Pillow's own decompression-bomb heuristic (89.5 Mpixel warning, 179 Mpixel
+    # DecompressionBombError, not an OSError): lift that heuristic for this call.
+    # Pillow raises many exception types on damaged data: all are E_PAYLOAD.
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             return canonical(im)
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise AigifError("E_PAYLOAD", f"PNG payload does not decode: {exc}") from None
+    except MemoryError:
+        raise AigifError("E_LIMIT", f"not enough memory to decode a {w}×{h} pixel payload") from None
+    except Exception as exc:
+        raise AigifError("E_PAYLOAD", f"PNG payload does not decode: {type(exc).__name__}: {exc}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved

@@ -33,10 +33,10 @@ def decode(key: str, block: bytes, count: int, limit: int = TEXT_LIMIT) -> list[
     except AigifError:
         raise
     except ValueError as exc:  # a coder's own typed error (the prompt coder's TextCoderError)
-        code = _CODER_CODES.get(getattr(exc, "code", None))
-        if code is None:
-            raise
+        code = _CODER_CODES.get(getattr(exc, "code", None), "E_TEXT_CORRUPT")  # never a raw exception (SPEC.md §16)
         raise AigifError(code, getattr(exc, "message", str(exc))) from None
+    except (OSError, RuntimeError) as exc:  # the coder's model file missing or not matching its SHA-256
+        raise AigifError("E_UNSUPPORTED", f"text coder {key!r} cannot run here ({exc})") from None
     frame(strings)  # the framed-text limit of SPEC.md §7.1 holds whatever the coder
     return strings
 

@@ -70,7 +70,17 @@ def deflate(data: bytes) -> bytes:
                 for p in reversed(chain[-MAX_CANDIDATES:]):
                     if i - p > WINDOW:
                         break
-                    length = 3
+                    # A candidate matters only if it is strictly longer than the best so far (ties
+                    # keep the nearest): check the byte at best_len, then the prefix as one slice
+                    # compare, before extending byte by byte. Same result as extending every
+                    # candidate from 3, without its worst case (32 x 258 Python byte compares per
+                    # match: a 1 KB file took 0.3-1 s to validate).
+                    if best_len:
+                        if data[p + best_len] != data[i + best_len] or data[p:p + best_len] != data[i:i + best_len]:
+                            continue
+                        length = best_len + 1
+                    else:
+                        length = 3
                     while length < limit and data[p + length] == data[i + length]:
                         length += 1
                     if length > best_len:
