@@ -1343,7 +1343,57 @@ def measure_cuda() -> int:
 #: reference platform) and otherwise carried over from the committed vectors;
 #: tolerances come from conformance/regen-tolerances.json, which records per
 #: vector and device class the measurement that justifies them.
-REGEN_CASES: list[dict] = []
+def _regen_cases() -> list[dict]:
+    """Regen vectors: every conformance family, each scheduler class the registry
+    uses (one entry per diffusers class and sigma schedule), both compute dtypes,
+    every noise source that runs on a CPU, an unknown ignorable extension."""
+    models = [m for m in REG.table("models").entries if m.get("status") == "conformance"]
+    cases = []
+
+    def case(name, desc, model, spec=("§12",), **kw):
+        m = REG.table("models").by_key[model]
+        size = m.get("sample_size") or 64
+        fields = {"model": model, "prompt": "a red circle on a blue background", "negative_prompt": "green",
+                  "height": size, "width": size, "seed": 829557441, "dtype": "float32", "noise": "torch-cpu",
+                  "text_coder": "prompt", "fields": {"steps": 8}}
+        for k, v in kw.items():
+            if k == "fields":
+                fields["fields"].update(v)
+            else:
+                fields[k] = v
+        cases.append({"name": name, "description": desc, "fields": fields, "spec": list(spec)})
+
+    for m in models:
+        case(f"{m['key']}-default", f"{m['key']} with its own scheduler, float32, torch-cpu noise", m["key"])
+    discrete = next(m["key"] for m in models if REG.family_of(m["key"]).raw["scheduler_kind"] == "discrete")
+    flow = [m["key"] for m in models if REG.family_of(m["key"]).raw["scheduler_kind"] == "flow"]
+    seen = set()
+    for s in REG.table("schedulers").entries:
+        if s["class"] is None or s.get("requires"):
+            continue
+        sig = (s["class"], tuple(sorted((k, str(v)) for k, v in s["config"].items() if k != "timestep_spacing")))
+        if sig in seen:
+            continue  # the same class and schedule as a vector already made
+        seen.add(sig)
+        model = discrete if s["kind"] == "discrete" else (flow[0] if flow else None)
+        if model:
+            case(f"scheduler-{s['key']}", f"scheduler {s['key']} ({s['class']} {s['config']})", model, ("§12.3",), fields={"scheduler": s["key"]})
+    for m in models:
+        case(f"{m['key']}-bfloat16", f"{m['key']} in bfloat16", m["key"], ("§12.3",), dtype="bfloat16")
+    for noise in ("a1111-nv", "portable"):
+        for m in models:
+            case(f"{m['key']}-noise-{noise}", f"{m['key']} with {noise} noise (Appendix F)", m["key"], ("§12.5", "Appendix F"), noise=noise)
+    case("tiny-sd1-ancestral-portable", "an ancestral sampler drawing step noise from the portable stream", discrete,
+         ("§12.5", "Appendix F.5.2"), noise="portable", fields={"scheduler": "k-euler-a"})
+    case("tiny-sd1-unknown-extension", "an unknown ignorable extension does not change the image", discrete, ("§6.2",),
+         extensions=[{"tag": 100, "critical": False, "raw": "00ff7f"}])
+    case("tiny-sd1-guidance-6.3-clip-skip", "guidance 6.3 reaches the pipeline exactly; clip skip 1", discrete, ("§3.6", "§12.3"),
+         fields={"guidance": 6.3, "clip_skip": 1})
+    return cases
+
+
+REGEN_CASES: list[dict] = _regen_cases() if any((ROOT / (m.get("source") or {}).get("local", "-") / "model_index.json").is_file()
+                                                for m in REG.table("models").entries if m.get("status") == "conformance") else []
 TOLERANCES_FILE = ROOT / "conformance" / "regen-tolerances.json"
 
 
