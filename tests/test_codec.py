@@ -240,7 +240,19 @@ def test_extensions_unknown_critical_and_ignorable():
     g = codec.read(codec.write(f))
     assert g.extensions[0].raw == b"hello" and not g.extensions[0].critical
     f.extensions = [Extension(101, b"must understand")]
-    assert code_of(codec.write.__wrapped__(f) if hasattr(codec.write, "__wrapped__") else codec.write(f)) == "E_UNKNOWN_CRITICAL_EXTENSION"
+    with pytest.raises(AigifError) as e:  # the writer refuses what no reader could accept
+        codec.write(f)
+    assert e.value.code == "E_UNKNOWN_CRITICAL_EXTENSION"
+    from aigif.wire import uvarint
+    bits, rest = core_bits_of(paper())
+    bits = bits[:3] + "1" + bits[4:]  # has_extensions
+    assert code_of(build_raw(bits, uvarint(1) + uvarint(101) + uvarint(2) + b"ok" + rest)) == "E_UNKNOWN_CRITICAL_EXTENSION"
+
+
+def test_writer_rejects_unencodable_text():
+    with pytest.raises(AigifError) as e:
+        codec.write(paper(prompt="lone \ud800 surrogate"))
+    assert e.value.code == "E_UTF8"
 
 
 def test_extension_order_and_count():

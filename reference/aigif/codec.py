@@ -129,6 +129,7 @@ def validate(data: bytes, reg: Registry | None = None) -> AigifError | None:
 
 # ------------------------------------------------------------------ write
 def _strings(reg: Registry, f: AigifFile) -> list[str]:
+    """The file's strings in text-block order; each must be encodable as UTF-8."""
     out = []
     for name in reg.string_fields(f.model):
         if name in ("prompt", "negative_prompt"):
@@ -137,6 +138,10 @@ def _strings(reg: Registry, f: AigifFile) -> list[str]:
             v = f.fields.get(name, f.model_fields.get(name, ""))
         if not isinstance(v, str):
             raise AigifError("E_RANGE", f"{name} must be a string")
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no UTF-8 form exists
+            raise AigifError("E_UTF8", f"{name} holds a code point that UTF-8 cannot encode") from None
         out.append(v)
     return out
 

@@ -173,6 +173,8 @@ def write_sections(reg: Registry, f: AigifFile) -> bytes:
             raise AigifError("E_EXTENSION_ORDER", "two extensions with the same tag")
         out += wire.uvarint(len(exts))
         for e in exts:
+            if e.critical and e.tag not in reg.extensions.by_id:  # no decoder could read what we would write
+                raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"extension {e.tag} is critical but not registered")
             if e.tag in reg.extensions.by_id:
                 body = encode_extension_body(reg, e.tag, e.fields if e.fields is not None else decode_extension_body(reg, e.tag, e.raw, 0))
             else:

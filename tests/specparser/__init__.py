@@ -1,0 +1,9 @@
+"""An independent AIGIF 1.0 decoder written from SPEC.md and the registry only.
+
+It exists to test whether the specification is complete: it never imports the
+reference implementation. See ``spec-drafts/spec-parser-notes.md``.
+"""
+
+from .parser import SpecError, parse, canonical_deflate, inflate_limited, load_registry
+
+__all__ = ["SpecError", "parse", "canonical_deflate", "inflate_limited", "load_registry"]
