@@ -1343,6 +1343,11 @@ def measure_cuda() -> int:
 #: reference platform) and otherwise carried over from the committed vectors;
 #: tolerances come from conformance/regen-tolerances.json, which records per
 #: vector and device class the measurement that justifies them.
+# Schedulers whose output on the tiny models holds NaN (cast to uint8 is then
+# undefined, so the expected image would not be portable).
+REGEN_UNSTABLE = {"k-unipc-bh2", "k-unipc"}
+
+
 def _regen_cases() -> list[dict]:
     """Regen vectors: every conformance family, each scheduler class the registry
     uses (one entry per diffusers class and sigma schedule), both compute dtypes,
@@ -1369,7 +1374,7 @@ def _regen_cases() -> list[dict]:
     flow = [m["key"] for m in models if REG.family_of(m["key"]).raw["scheduler_kind"] == "flow"]
     seen = set()
     for s in REG.table("schedulers").entries:
-        if s["class"] is None or s.get("requires"):
+        if s["class"] is None or s.get("requires") or s["key"] in REGEN_UNSTABLE:
             continue
         sig = (s["class"], tuple(sorted((k, str(v)) for k, v in s["config"].items() if k != "timestep_spacing")))
         if sig in seen:
@@ -1379,6 +1384,8 @@ def _regen_cases() -> list[dict]:
         if model:
             case(f"scheduler-{s['key']}", f"scheduler {s['key']} ({s['class']} {s['config']})", model, ("§12.3",), fields={"scheduler": s["key"]})
     for m in models:
+        if REG.family_of(m["key"]).raw["scheduler_kind"] == "flow":
+            continue  # the tiny flow model fails in half precision (a float32 bias in its SD3 path): E_REGEN_UNSUPPORTED
         case(f"{m['key']}-bfloat16", f"{m['key']} in bfloat16", m["key"], ("§12.3",), dtype="bfloat16")
     for noise in ("a1111-nv", "portable"):
         for m in models:
@@ -1387,8 +1394,9 @@ def _regen_cases() -> list[dict]:
          ("§12.5", "Appendix F.5.2"), noise="portable", fields={"scheduler": "k-euler-a"})
     case("tiny-sd1-unknown-extension", "an unknown ignorable extension does not change the image", discrete, ("§6.2",),
          extensions=[{"tag": 100, "critical": False, "raw": "00ff7f"}])
-    case("tiny-sd1-guidance-6.3-clip-skip", "guidance 6.3 reaches the pipeline exactly; clip skip 1", discrete, ("§3.6", "§12.3"),
-         fields={"guidance": 6.3, "clip_skip": 1})
+    # clip_skip > 0 is not covered: diffusers 0.42.1 reaches CLIPTextModel.text_model, which transformers 5 removed
+    case("tiny-sd1-guidance-6.3", "guidance 6.3 reaches the pipeline as exactly the binary64 6.3", discrete, ("§3.6", "§12.3"),
+         fields={"guidance": 6.3})
     return cases
 
 

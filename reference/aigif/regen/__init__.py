@@ -61,8 +61,10 @@ def deterministic(threads: int = 1) -> None:
 
 class Regenerator:
     def __init__(self, device: str | None = None, model_dirs: dict[str, Path] | None = None,
-                 threads: int = 1, progress: bool = False, reg: Registry | None = None):
+                 threads: int | None = None, progress: bool = False, reg: Registry | None = None):
         import torch
+        if threads is None:  # AIGIF_THREADS lets a harness (the conformance measurement) vary it
+            threads = int(os.environ.get("AIGIF_THREADS", "1"))
         self.reg = reg or load()
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model_dirs = model_dirs or {}
@@ -84,7 +86,15 @@ class Regenerator:
         return self._pipes[key]
 
     def generate(self, f: AigifFile):
-        """Run the pipeline for ``f``; returns the PIL image."""
+        """Run the pipeline for ``f``; returns the PIL image. A failure inside
+        torch or diffusers (a dtype a model cannot run in, say) is reported as
+        E_REGEN_UNSUPPORTED, never as a traceback."""
+        try:
+            return self._generate(f)
+        except (RuntimeError, NotImplementedError, ValueError, TypeError, AttributeError) as exc:
+            raise AigifError("E_REGEN_UNSUPPORTED", f"the {f.model} pipeline failed in {f.dtype}: {str(exc).splitlines()[0][:200]}") from None
+
+    def _generate(self, f: AigifFile):
         import torch
         from .. import noise
         if f.model_payload is not None:  # what a payload means to a pipeline is not defined in 1.0 (SPEC.md §6.4)
