@@ -96,18 +96,26 @@ def png_size(data: bytes) -> tuple[int, int]:
     return w, h
 
 
-def _read_pixels(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
+def _payload_header(reg: Registry, table: str, what: str, limit: int, data: bytes, pos: int, end: int):
+    """The common head of both payload sections (SPEC.md §6.3, §6.4): a codec
+    or compressor exp-code, then a length checked against 0 and its limit
+    before the bytes that remain. Returns (entry, length, offset of the length, position)."""
     at = pos
     ident, pos = wire.read_expcode_bytes(data, pos, end)
-    codec = reg.table("pixel_codecs").by_id.get(ident)
-    if codec is None:
-        raise AigifError("E_UNKNOWN_ID", f"pixel codec ID {ident} is not in this decoder's registry", offset=at)
+    entry = reg.table(table).by_id.get(ident)
+    if entry is None:
+        raise AigifError("E_UNKNOWN_ID", f"{table} ID {ident} is not in this decoder's registry", offset=at)
     n_at = pos
     n, pos = wire.read_uvarint(data, pos, end)
     if n == 0:
-        raise AigifError("E_RANGE", "empty pixel payload", offset=n_at)
-    if n > MAX_PIXEL_PAYLOAD:
-        raise AigifError("E_LIMIT", f"pixel payload of {n} bytes exceeds {MAX_PIXEL_PAYLOAD}", offset=n_at)
+        raise AigifError("E_RANGE", f"empty {what}", offset=n_at)
+    if n > limit:
+        raise AigifError("E_LIMIT", f"{what} of {n} bytes exceeds {limit}", offset=n_at)
+    return entry, n, n_at, pos
+
+
+def _read_pixels(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
+    codec, n, n_at, pos = _payload_header(reg, "pixel_codecs", "pixel payload", MAX_PIXEL_PAYLOAD, data, pos, end)
     payload, pos = _take(data, pos, n, end, "pixel payload")
     if codec["key"] == "png":
         try:
@@ -122,17 +130,7 @@ def _read_pixels(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -
 
 
 def _read_model(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
-    at = pos
-    ident, pos = wire.read_expcode_bytes(data, pos, end)
-    comp = reg.table("model_compressors").by_id.get(ident)
-    if comp is None:
-        raise AigifError("E_UNKNOWN_ID", f"model compressor ID {ident} is not in this decoder's registry", offset=at)
-    n_at = pos
-    n, pos = wire.read_uvarint(data, pos, end)
-    if n == 0:
-        raise AigifError("E_RANGE", "empty model payload", offset=n_at)
-    if n > MAX_MODEL_PAYLOAD:
-        raise AigifError("E_LIMIT", f"model payload of {n} bytes exceeds {MAX_MODEL_PAYLOAD}", offset=n_at)
+    comp, n, n_at, pos = _payload_header(reg, "model_compressors", "model payload", MAX_MODEL_PAYLOAD, data, pos, end)
     sha, pos = _take(data, pos, 32, end, "model payload hash")
     payload, pos = _take(data, pos, n, end, "model payload")
     if comp["key"] == "none" and hashlib.sha256(payload).digest() != sha:
