@@ -343,13 +343,21 @@ def coding_kind(table: dict) -> str:
         return "u4"
     if c.startswith("exp"):
         return "exp"
+    if c == "ue":
+        return "ue"
     if c.startswith("uvarint"):
         return "uvarint"
     return "none"
 
 
 def coding_label(table: dict) -> str:
-    return {"u4": "u(4)", "exp": "exp-code", "uvarint": "uvarint tag", "none": "by key (no wire code)"}[coding_kind(table)]
+    return {"u4": "u(4)", "exp": "exp-code", "ue": "ue (Exp-Golomb)", "uvarint": "uvarint tag", "none": "by key (no wire code)"}[coding_kind(table)]
+
+
+def ue_bits(value: int) -> str:
+    """Order-0 Exp-Golomb code of ``value`` (SPEC.md §3.4) as a bit string."""
+    z = (value + 1).bit_length() - 1
+    return "0" * z + format(value + 1, "b")
 
 
 def wire_cell(table: dict, entry: dict) -> str:
@@ -359,6 +367,8 @@ def wire_cell(table: dict, entry: dict) -> str:
         return f'<code class="aigif-wire" title="u(4): the 4-bit value">{i:04b}</code>'
     if kind == "exp" and isinstance(entry.get("id"), int):
         return f'<code class="aigif-wire" title="exp-code units (SPEC §3.3)">{hexbytes(expcode(entry["id"]))}</code>'
+    if kind == "ue" and isinstance(entry.get("id"), int):
+        return f'<code class="aigif-wire" title="ue: Exp-Golomb bits (SPEC §3.4)">{ue_bits(entry["id"])}</code>'
     if kind == "uvarint" and isinstance(entry.get("tag"), int):
         return f'<code class="aigif-wire" title="uvarint tag (SPEC §3.2)">{hexbytes(uvarint(entry["tag"]))}</code>'
     return "—"
@@ -489,6 +499,8 @@ def table_intro(t: dict, reg: Reg) -> str:
               f"({spec_link(reg.uri, '3.9')}). The <em>wire</em> column shows the 4 bits.",
         "exp": f"Coded as an <strong>exp-code</strong> ({spec_link(reg.uri, '3.3')}): ID = 255·k + t is written as "
                f"k bytes <code>FF</code> then the byte t. The <em>wire</em> column shows those bytes in hex.",
+        "ue": f"Coded as <strong>ue</strong>, an order-0 Exp-Golomb code ({spec_link(reg.uri, '3.4')}, {spec_link(reg.uri, '3.9')}): "
+              f"small IDs, the common entries, take few bits. The <em>wire</em> column shows the bits.",
         "uvarint": f"Each extension record starts with its <strong>tag</strong>, a uvarint ({spec_link(reg.uri, '3.2')}); "
                    f"bit 0 of the tag is the critical bit ({spec_link(reg.uri, '6.2')}). The <em>wire</em> column shows the tag's bytes.",
         "none": "Families have no wire code of their own: a model entry names its family, and the family's "
@@ -550,7 +562,7 @@ def models_body(t: dict, reg: Reg) -> str:
     shown = {"id", "key", "name", "family", "default_scheduler", "status", "fields"}
     for x in t["entries"]:
         out.append(f"\n## `{x['key']}` — {md_text(x.get('name', ''))} {{#{x['key']} data-toc-label=\"{x['key']}\"}}\n\n")
-        props = [["ID", code(x.get("id"))], ["wire (exp-code)", wire_cell(t, x)],
+        props = [["ID", code(x.get("id"))], [f"wire ({coding_label(t)})", wire_cell(t, x)],
                  ["family", reg.ref("families", x.get("family"))],
                  ["default scheduler", reg.ref("schedulers", x.get("default_scheduler"))],
                  ["status", e(x.get("status", ""))]]
