@@ -55,6 +55,21 @@ def test_same_process_bit_identical_and_digest(model, regen):
     assert (res.pixels == np.asarray(image.convert("RGB"))).all()
 
 
+@pytest.mark.parametrize("model", TINY)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_every_model_runs_in_half_precision(model, dtype, regen):
+    """The file's dtype reaches every component (SD3's transformer included) and
+    changes the image, as SPEC.md §12.3 requires."""
+    from aigif.regen.encode import encode_fields
+    image32, _, _ = encode_fields(fields(model), regen)
+    image, data, f = encode_fields(fields(model, dtype=dtype), regen)
+    pipe, _ = regen.pipeline(f)
+    assert {m.dtype for m in pipe.components.values() if hasattr(m, "dtype")} == {getattr(__import__("torch"), dtype)}
+    res = regen.render(codec.read(data))
+    assert res.bit_exact is True
+    assert not (res.pixels == np.asarray(image32.convert("RGB"))).all()
+
+
 def test_bit_identical_across_processes(tmp_path):
     """Encode in one process, decode in another: identical PNG pixels."""
     aig, png, out = tmp_path / "a.aigif", tmp_path / "a.png", tmp_path / "b.png"

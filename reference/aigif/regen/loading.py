@@ -89,7 +89,9 @@ def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Regi
         pipe = cls.from_pretrained(path, dtype=torch_dtype, use_safetensors=True, local_files_only=True)
     except (OSError, ValueError, EnvironmentError) as exc:
         raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
-    return pipe.to(device)
+    # from_pretrained(dtype=...) leaves some components (the SD3 transformer without accelerate,
+    # diffusers 0.42) in float32: cast every component, so the file's dtype holds throughout
+    return pipe.to(device=device, dtype=torch_dtype)
 
 
 def build_scheduler(pipe, scheduler_key: str, reg: Registry):
