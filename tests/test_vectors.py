@@ -237,3 +237,31 @@ def test_reject_vectors_fail_with_their_code():
         err = codec.validate(data(v), REG)
         assert err is not None and err.code == v["expect"]["error"], (v["id"], err)
         assert expected(v)["error"] == v["expect"]["error"]
+
+
+def test_tolerances_come_from_measurements(tmp_path, monkeypatch):
+    """tools/build_vectors.py --tolerances-from: the lowest PSNR of a class less the margin,
+    capped; a refined class counts for its parent; a class too far apart to tell rounding
+    from a changed field gets no tolerance; cpu:reference is bit-exact only when identical."""
+    b = builder()
+    monkeypatch.setattr(b, "TOLERANCES_FILE", tmp_path / "none.json")
+
+    def run(cls, psnrs):
+        p = tmp_path / f"{cls.replace(':', '_')}-{len(list(tmp_path.iterdir()))}.json"
+        p.write_text(json.dumps({"device_class": cls, "platform": cls, "results": [
+            {"id": f"regen/{n}", "class": "regen", "ok": True, "detail": {"psnr": v}} for n, v in psnrs.items()]}))
+        return p
+
+    doc = b.tolerances_from([
+        run("cpu:reference", {"a": "inf", "half": "inf", "drift": 80.0}),
+        run("cpu", {"a": 46.4, "half": 4.2, "drift": 70.0}),
+        run("cuda", {"a": "inf", "half": 6.0, "drift": 60.0}),
+    ])
+    v = doc["vectors"]
+    assert v["a"]["cpu"]["psnr_min"] == 43 and v["a"]["cpu"]["measured"]["runs"] == 2
+    assert v["a"]["cuda"]["psnr_min"] == b.TOLERANCE_CAP_DB
+    assert v["a"]["cpu:reference"] == "bit-exact" and v["half"]["cpu:reference"] == "bit-exact"
+    assert "cpu:reference" not in v["drift"] and v["drift"]["cpu"]["psnr_min"] == b.TOLERANCE_CAP_DB
+    assert set(v["half"]) == {"cpu:reference"}
+    assert doc["unreproducible"]["half"]["cpu"]["min_psnr"] == 4.2
+    assert doc["unreproducible"]["half"]["cuda"]["min_psnr"] == 6.0
