@@ -185,6 +185,16 @@ def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
     return r
 
 
+def _cannot_here(r: VectorResult, o, level: str) -> None:
+    """Exit 3 ("cannot here", CONTRACT.md): a skip when stderr starts with one of the
+    level's codes, a failure otherwise."""
+    code = o.first_token()
+    if code in CANNOT_CODES[level]:
+        r.status, r.reason = "skip", o.stderr_head(200)
+    else:
+        r.reason = f"exit 3 needs one of {', '.join(CANNOT_CODES[level])} first on stderr, got {code!r}"
+
+
 def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["noise"]
     e = v.expect
@@ -195,11 +205,7 @@ def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     if why:
         r.reason = why
     elif o.rc == EXIT_CANNOT:
-        code = o.first_token()
-        if code in CANNOT_CODES["noise"]:
-            r.status, r.reason = "skip", o.stderr_head(200)
-        else:
-            r.reason = f"exit 3 needs E_NOISE_UNAVAILABLE as the first token of stderr, got {code!r}"
+        _cannot_here(r, o, "noise")
     elif o.rc != EXIT_OK:
         r.reason = f"exit status {o.rc}" + (f": {o.stderr_tail()}" if o.stderr else "")
     else:
@@ -242,11 +248,7 @@ def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
         if why:
             r.reason = why
         elif o.rc == EXIT_CANNOT:
-            code = o.first_token()
-            if code in CANNOT_CODES["regen"]:
-                r.status, r.reason = "skip", o.stderr_head(200)
-            else:
-                r.reason = f"exit 3 needs one of {', '.join(CANNOT_CODES['regen'])} first on stderr, got {code!r}"
+            _cannot_here(r, o, "regen")
         elif o.rc == EXIT_INVALID:
             r.reason = f"rejected a valid file: {o.first_token() or '(no code on stderr)'}"
         elif o.rc != EXIT_OK:
