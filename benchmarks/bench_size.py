@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aigif import codec  # noqa: E402
 from aigif.errors import AigifError  # noqa: E402
-from aigif.model import Extension  # noqa: E402
+from aigif.file import Extension  # noqa: E402
 from aigif.regen.encode import smallest  # noqa: E402
 from aigif.registry import load  # noqa: E402
 from typical import a1111_text, aigif_file, generations, paper_layout  # noqa: E402

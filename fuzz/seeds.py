@@ -29,7 +29,7 @@ if importlib.util.find_spec("aigif") is None:  # not installed (pip install -e .
 
 from aigif import codec, jsonform, text, wire  # noqa: E402
 from aigif.errors import AigifError  # noqa: E402
-from aigif.model import Extension, ModelPayload, PixelPayload  # noqa: E402
+from aigif.file import Extension, ModelPayload, PixelPayload  # noqa: E402
 from aigif.registry import load  # noqa: E402
 
 REG = load()

@@ -6,7 +6,7 @@ import math
 from hypothesis import strategies as st
 
 from aigif import jsonform
-from aigif.model import Extension, PixelPayload
+from aigif.file import Extension, PixelPayload
 from aigif.registry import load
 
 REG = load()

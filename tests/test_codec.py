@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from aigif import codec, jsonform
 from aigif.errors import PARSE_CODES, AigifError
-from aigif.model import Extension
+from aigif.file import Extension
 
 from strategies import REG, aigif_files
 

@@ -152,7 +152,7 @@ prompt_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_char
 def test_a1111_roundtrip_through_aigif(prompt, negative, sampler, seed, steps, cfg, size):
     from hypothesis import assume
     assume(a1111.a1111_representable(prompt, negative))
-    from aigif.importers.model import ImportedGeneration
+    from aigif.importers.generation import ImportedGeneration
     w, h = size[0] * 8, size[1] * 8
     src = ImportedGeneration(source_tool="AUTOMATIC1111", prompt=prompt, negative_prompt=negative, seed=seed, steps=steps,
                              cfg_scale=cfg, sampler=sampler[0], schedule=sampler[1], width=w, height=h)

@@ -29,7 +29,7 @@ import pytest
 
 from aigif import codec, jsonform, text
 from aigif.errors import PARSE_CODES, AigifError
-from aigif.model import Extension
+from aigif.file import Extension
 from aigif.registry import load
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,7 +31,7 @@ if importlib.util.find_spec("aigif") is None or importlib.util.find_spec("aigif.
 from aigif.importers import ImportFailure, read_generation, read_generation_bytes  # noqa: E402
 from aigif.importers import a1111, comfyui, samplers  # noqa: E402
 from aigif.importers.containers import MAX_TEXT_BYTES, decode_user_comment, read_container  # noqa: E402
-from aigif.importers.model import ImportedGeneration  # noqa: E402
+from aigif.importers.generation import ImportedGeneration  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SDP = SHARED / "realworld" / "sd-parsers"

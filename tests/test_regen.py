@@ -123,7 +123,7 @@ def test_missing_model_names_what_to_download(tmp_path):
 
 def test_payload_fallback_when_model_unavailable():
     from aigif.regen import Regenerator, pixels
-    from aigif.model import PixelPayload
+    from aigif.file import PixelPayload
     r = Regenerator(device="cpu")
     px = np.zeros((64, 64, 3), np.uint8)
     px[8:20, 8:40] = (200, 30, 30)

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "reference"))
 from aigif import codec, jsonform, text, wire  # noqa: E402
 from aigif.conformance.png import SIGNATURE, chunk, png_from_raw, write_png  # noqa: E402
 from aigif.errors import AigifError  # noqa: E402
-from aigif.model import AigifFile, Extension, ModelPayload, PixelPayload  # noqa: E402
+from aigif.file import AigifFile, Extension, ModelPayload, PixelPayload  # noqa: E402
 from aigif.registry import load, registry_dir  # noqa: E402
 
 REG = load()

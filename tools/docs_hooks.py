@@ -64,7 +64,7 @@ TABLE_LABELS = {"models": "Models", "families": "Families", "schedulers": "Sched
                 "noise_sources": "Noise sources", "text_coders": "Text coders", "pixel_codecs": "Pixel codecs",
                 "model_compressors": "Model compressors", "extensions": "Extensions"}
 
-API_MODULES = ["aigif", "aigif.codec", "aigif.jsonform", "aigif.model", "aigif.errors", "aigif.registry"]
+API_MODULES = ["aigif", "aigif.codec", "aigif.jsonform", "aigif.file", "aigif.errors", "aigif.registry"]
 # Functions documented from source (ast), without importing their module's heavy dependencies.
 API_FROM_SOURCE = {"aigif": [("aigif.regen.encode", "record")]}
 

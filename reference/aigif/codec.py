@@ -13,7 +13,7 @@ from construct.lib import bits2bytes
 
 from . import sections, text, wire
 from .errors import AigifError
-from .model import AigifFile
+from .file import AigifFile
 from .registry import Registry, load
 from .syntax import compiled_core, core_struct
 

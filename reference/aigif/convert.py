@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from .errors import AigifError
-from .model import AigifFile, Extension
+from .file import AigifFile, Extension
 from .registry import Registry, load
 
 # A1111's "RNG" setting (absent means GPU) and each tool's noise habit.
@@ -204,7 +204,7 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
 
 def to_imported(f: AigifFile, reg: Registry | None = None):
     """AigifFile -> ImportedGeneration in AUTOMATIC1111's terms (for export)."""
-    from .importers.model import ImportedGeneration
+    from .importers.generation import ImportedGeneration
     reg = reg or load()
     src = f.extension("source")
     settings = json.loads(src.fields["settings"]) if src else {}

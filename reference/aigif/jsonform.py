@@ -6,7 +6,7 @@ import base64
 import math
 
 from .errors import AigifError
-from .model import AigifFile, Extension, ModelPayload, PixelPayload
+from .file import AigifFile, Extension, ModelPayload, PixelPayload
 from .registry import Field, Registry, load
 
 FORMAT = "aigif"

@@ -8,7 +8,7 @@ from construct.lib import bits2bytes
 
 from . import wire
 from .errors import AigifError
-from .model import AigifFile, Extension, ModelPayload, PixelPayload
+from .file import AigifFile, Extension, ModelPayload, PixelPayload
 from .registry import Registry
 from .syntax import MAX_SIDE, extension_max_bytes, extension_structs
 

@@ -74,7 +74,7 @@ def convert_one(src: Path, keep_pixels: bool, reg):
 
 def _keep_pixels(conv, src: Path, header_size) -> None:
     from PIL import Image
-    from ..model import PixelPayload
+    from ..file import PixelPayload
     from ..regen.pixels import canonical, encode_png
     size = (conv.file.width, conv.file.height)  # within SPEC.md §11: at most 16384 x 16384
     # Compare the size the container's header gives (read by the importer) before Pillow

@@ -41,7 +41,7 @@ from .errors import (
     IMPORT_CODES,
     ImportFailure,
 )
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 __all__ = ["read_generation", "read_generation_bytes", "identify", "ImportedGeneration", "ImportFailure",
            "IMPORT_CODES"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 # A1111's own expressions (modules/infotext_utils.py).
 RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')

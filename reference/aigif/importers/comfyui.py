@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, E_IMPORT_UNSUPPORTED_TOOL, ImportFailure
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 SAMPLER_CLASSES = {"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"}
 _GENERIC_SAMPLER_INPUTS = {"sampler_name", "steps", "cfg"}

@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from .errors import E_IMPORT_MALFORMED, ImportFailure
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 _RE_RES = re.compile(r"^\(\s*(\d{1,6})\s*,\s*(\d{1,6})\s*\)\Z")
 _RE_INT = re.compile(r"^-?\d{1,40}\Z")

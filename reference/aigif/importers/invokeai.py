@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from .errors import E_IMPORT_MALFORMED, ImportFailure
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 _RE_INT = re.compile(r"^-?\d{1,40}\Z")
 _RE_NUM = re.compile(r"^-?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,3})?\Z")

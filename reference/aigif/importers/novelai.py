@@ -26,7 +26,7 @@ import re
 from typing import Any
 
 from .errors import E_IMPORT_MALFORMED, ImportFailure
-from .model import ImportedGeneration
+from .generation import ImportedGeneration
 
 _RE_HASH8 = re.compile(r"[0-9A-Fa-f]{8}")
 TYPED = {"steps", "sampler", "seed", "scale", "uc", "prompt", "width", "height", "noise_schedule", "n_samples"}

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import codec
 from ..errors import AigifError
-from ..model import AigifFile
+from ..file import AigifFile
 from ..registry import Registry, load
 from . import loading, pixels
 from .arguments import pipeline_kwargs

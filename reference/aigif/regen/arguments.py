@@ -2,7 +2,7 @@
 each family field's ``arg`` in the registry names the pipeline argument."""
 from __future__ import annotations
 
-from ..model import AigifFile
+from ..file import AigifFile
 from ..registry import Registry
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import codec, jsonform
 from ..errors import AigifError
-from ..model import AigifFile, Extension, PixelPayload
+from ..file import AigifFile, Extension, PixelPayload
 from ..registry import Registry, load
 from . import Regenerator, loading, pixels
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import AigifFile
+from ..file import AigifFile
 from ..registry import Registry, load
 
 

@@ -1,4 +1,4 @@
-"""The in-memory model of an AIGIF file: what ``read`` returns and ``write`` takes.
+"""The in-memory AIGIF file: what ``read`` returns and ``write`` takes.
 
 Registry references are held by key. ``fields`` holds the family fields
 (strings included, e.g. ``prompt_2``), ``model_fields`` those of the model
