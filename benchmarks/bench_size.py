@@ -10,18 +10,15 @@ from __future__ import annotations
 import argparse
 import statistics as st
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aigif import codec
+from aigif.errors import AigifError
+from aigif.file import Extension
+from aigif.regen.encode import smallest
+from aigif.registry import load
+from typical import a1111_text, aigif_file, generations, paper_layout
 
-from aigif import codec  # noqa: E402
-from aigif.errors import AigifError  # noqa: E402
-from aigif.file import Extension  # noqa: E402
-from aigif.regen.encode import smallest  # noqa: E402
-from aigif.registry import load  # noqa: E402
-from typical import a1111_text, aigif_file, generations, paper_layout  # noqa: E402
-
-SOFTWARE = Extension(2, b"", "software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif-reference 1.0"})
+SOFTWARE = Extension.of("software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif-reference 1.0"})
 
 
 def sizes(corpus: str, limit: int | None):

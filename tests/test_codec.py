@@ -165,8 +165,8 @@ def replace_field(f, name: str, new_bits: str) -> bytes:
 
 
 def ue(v: int) -> str:
-    from aigif.wire import ue_bits
-    return "".join(str(b) for b in ue_bits(v))
+    z = (v + 1).bit_length() - 1
+    return "0" * z + format(v + 1, "b")
 
 
 def test_overlong_expcode_model():

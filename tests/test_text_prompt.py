@@ -12,11 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-try:
-    from aigif.text import prompt as tc
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, os.path.join(ROOT, "reference"))
-    from aigif.text import prompt as tc
+from aigif.text import prompt as tc
 
 TextCoderError = tc.TextCoderError
 
@@ -63,13 +59,20 @@ def test_model_sha256_matches():
 
 # ------------------------------------------------------------------ worked examples (spec)
 
-SPEC_EXAMPLES = [
-    # (strings, hex) -- must match spec-drafts/text-coder.md "Worked examples"
-    ([], ""),
-    (["A photo of a cat", ""], "e3aca77e"),
-    (["(masterpiece:1.2), 1girl", "worst quality"], "03ad5d404784"),
-    (["Zyxq \u2603", ""], "dc37ea4d269cd6eea231"),
-]
+def _spec_examples() -> list[tuple[list[str], str]]:
+    """The worked examples of SPEC.md Appendix E.12, read from their headings
+    (``### ['A photo of a cat', ''] -> `e3aca77e` (4 bytes)``)."""
+    import ast
+    import re
+    with open(os.path.join(ROOT, "SPEC.md"), encoding="utf-8") as f:
+        spec = f.read()
+    appendix = spec[spec.index("### E.12"):]
+    found = [(ast.literal_eval(m[1]), m[2]) for m in re.finditer(r"^### (\[.*\]) -> `([0-9a-f]*)`", appendix, re.M)]
+    assert len(found) >= 3, "SPEC.md Appendix E.12 lost its worked examples"
+    return [([], "")] + found
+
+
+SPEC_EXAMPLES = _spec_examples()
 
 
 @pytest.mark.parametrize("strings,hexed", SPEC_EXAMPLES)

@@ -1,15 +1,17 @@
-"""The conformance vectors (SPEC.md §13.2): reproducible from tools/build_vectors.py,
-listed in a manifest that matches its schema and its files, covering every
-registry entry a decoder can meet and every parse error code of SPEC.md §10."""
-import importlib.util
+"""The conformance vectors (SPEC.md §13.2): reproducible from ``python -m tools.vectors``,
+listed in a manifest that matches its schema and its files, each vector's own
+files matching theirs, covering every registry entry a decoder can meet and
+every parse error code of SPEC.md §10; the committed tolerances are what the
+tolerance policy makes of the committed measurements.
+
+Run from the repository root (``python -m pytest``): ``tools`` is imported from there."""
 import json
-import sys
 import zlib
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from aigif import codec, jsonform
+from aigif import codec, container, jsonform
 from aigif.errors import PARSE_CODES
 from aigif.registry import load
 
@@ -18,8 +20,8 @@ from conftest import ROOT
 VECTORS = ROOT / "vectors"
 REG = load()
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
 BY_CLASS = {c: [v for v in MANIFEST["vectors"] if v["class"] == c] for c in ("parse", "reject", "noise", "regen")}
-PENDING = {p["what"] for p in MANIFEST["pending"]}
 
 # A registered feature a parser reports only when asked to use it (decode a
 # non-PNG pixel payload): no file makes a class-P decoder report it, so no
@@ -27,35 +29,21 @@ PENDING = {p["what"] for p in MANIFEST["pending"]}
 CODES_WITHOUT_REJECT_VECTOR = {"E_UNSUPPORTED"}
 
 
-def builder():
-    """tools/build_vectors.py as a module (loaded once)."""
-    if "build_vectors" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("build_vectors", ROOT / "tools" / "build_vectors.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["build_vectors"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["build_vectors"]
-
-
 def expected(v) -> dict:
     return json.loads((VECTORS / v["files"]["expected"]["path"]).read_text(encoding="utf-8"))
+
+
+def meta(v) -> dict:
+    return json.loads((VECTORS / v["files"]["meta"]["path"]).read_text(encoding="utf-8"))
 
 
 def data(v) -> bytes:
     return (VECTORS / v["files"]["input"]["path"]).read_bytes()
 
 
-@pytest.fixture(scope="module")
-def rebuilt(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vectors")
-    mod = builder()
-    mod.build(out, committed=VECTORS)
-    return mod, out
-
-
-def test_vectors_are_reproducible(rebuilt):
-    mod, out = rebuilt
-    built_with = {expected(v)["generator"].get("torch") for v in BY_CLASS["noise"] if v["expect"]["source"] == "torch-cpu"}
+def test_vectors_are_reproducible(tmp_path):
+    from tools import vectors
+    built_with = {expected(v)["generator"].get("torch") for v in BY_CLASS["noise"] if expected(v)["source"] == "torch-cpu"}
     try:
         import torch
         here = torch.__version__.split("+")[0]
@@ -63,15 +51,26 @@ def test_vectors_are_reproducible(rebuilt):
         here = None
     if built_with and here not in built_with:
         pytest.skip(f"the torch-cpu noise vectors were built with torch {built_with}; this machine has {here}")
-    diffs = mod.compare_dirs(out, VECTORS)
-    assert not diffs, f"committed vectors differ from the builder's output (run python tools/build_vectors.py): {diffs[:10]}"
+    vectors.build(tmp_path, committed=VECTORS)
+    diffs = vectors.compare_dirs(tmp_path, VECTORS)
+    assert not diffs, f"committed vectors differ from the builder's output (run python -m tools.vectors): {diffs[:10]}"
 
 
 def test_manifest_matches_its_schema():
-    schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
-    Draft202012Validator.check_schema(schema)
-    errors = sorted(Draft202012Validator(schema).iter_errors(MANIFEST), key=str)
+    Draft202012Validator.check_schema(SCHEMA)
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(MANIFEST), key=str)
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+@pytest.mark.parametrize("cls,role,shape", [("reject", "expected", "reject_expected"), ("noise", "expected", "noise_expected"),
+                                            ("regen", "meta", "regen_meta")])
+def test_vector_files_match_their_schema(cls, role, shape):
+    """Each vector's own JSON is where what it expects lives: its shape is in the manifest schema's $defs."""
+    check = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{shape}"})
+    for v in BY_CLASS[cls]:
+        doc = json.loads((VECTORS / v["files"][role]["path"]).read_text(encoding="utf-8"))
+        errors = list(check.iter_errors(doc))
+        assert not errors, (v["id"], [f"{list(e.path)}: {e.message}" for e in errors[:3]])
 
 
 def test_manifest_sha256_match_files():
@@ -85,10 +84,11 @@ def test_manifest_sha256_match_files():
 
 
 def test_manifest_registry_is_current():
-    mod = builder()
-    files = mod.registry_files()
-    assert MANIFEST["registry"]["files"] == files, "the registry changed since the vectors were built: run python tools/build_vectors.py"
-    assert MANIFEST["registry"]["sha256"] == mod.registry_sha256(files)
+    from tools.vectors.manifest import registry_files, registry_sha256, registry_version
+    files = registry_files()
+    assert MANIFEST["registry"]["files"] == files, "the registry changed since the vectors were built: run python -m tools.vectors"
+    assert MANIFEST["registry"]["sha256"] == registry_sha256(files)
+    assert MANIFEST["registry"]["version"] == registry_version()
 
 
 def test_ids_are_unique_and_name_their_files():
@@ -130,32 +130,9 @@ def test_every_registry_entry_is_covered():
     for t, keys in cov.items():
         entries = REG.extensions.entries if t == "extensions" else REG.table(t).entries
         for e in entries:
-            if e["key"] not in keys and f"{t}:{e['key']}" not in PENDING:
+            if e["key"] not in keys:
                 missing.append(f"{t}:{e['key']}")
     assert not missing, f"registry entries no vector uses (SPEC.md §8.4): {missing}"
-
-
-def test_pending_entries_are_really_unavailable():
-    mod = builder()
-    for p in PENDING:
-        table, _, key = p.partition(":")
-        if table == "text_coders":
-            assert not mod.coder_available(key), f"{p} is available now: re-run python tools/build_vectors.py"
-
-
-# Vectors whose code SPEC.md fixes but the reference does not (yet) report; the
-# builder lists them as pending and emits them once the reference agrees.
-# Reported upstream: the prompt coder raises E_TEXT_NONCANONICAL (not a
-# SPEC.md §10 code, and text.decode lets it escape as a crash) and does not
-# enforce the framed-text limit of §7.1 when decoding.
-KNOWN_REFERENCE_DISAGREEMENTS = {
-    "reject/prompt-trailing-zero-byte", "reject/prompt-trailing-byte", "reject/prompt-framed-limit-plus-1",
-}
-
-
-def test_reference_disagreements_are_known():
-    found = {p["what"] for p in MANIFEST["pending"] if "the reference says" in p["reason"]}
-    assert found <= KNOWN_REFERENCE_DISAGREEMENTS, f"the reference disagrees with SPEC.md on: {sorted(found - KNOWN_REFERENCE_DISAGREEMENTS)}"
 
 
 def test_unknown_ignorable_extensions_are_covered():
@@ -167,9 +144,9 @@ def test_unknown_ignorable_extensions_are_covered():
 
 def test_noise_vectors_cover_every_cpu_source():
     noise = pytest.importorskip("aigif.noise")
-    sources = {v["expect"]["source"] for v in BY_CLASS["noise"]}
+    sources = {expected(v)["source"] for v in BY_CLASS["noise"]}
     assert set(noise.CPU_KEYS) <= sources
-    seeds = {v["expect"]["seed"] for v in BY_CLASS["noise"]}
+    seeds = {expected(v)["seed"] for v in BY_CLASS["noise"]}
     assert {0, 2**32 + 5, 2**64 - 1} <= seeds
 
 
@@ -197,13 +174,13 @@ def test_seed_and_limit_boundaries():
     digests = {len(expected(v)["digest"]) // 2 for v in BY_CLASS["parse"] if expected(v)["digest"]}
     assert digests == {8, 16, 32}
     assert max(len(expected(v)["extensions"]) for v in BY_CLASS["parse"]) == 32
-    framed = max(len(codec.text.framing.frame(codec._strings(REG, codec.read(data(v), REG)))) for v in BY_CLASS["parse"])
+    framed = max(len(codec.text.framing.frame(codec.strings_of(REG, codec.read(data(v), REG)))) for v in BY_CLASS["parse"])
     assert framed == 65536
 
 
 # ---------------------------------------------------------------- error codes
 def test_every_parse_error_code_has_a_reject_vector():
-    codes = {v["expect"]["error"] for v in BY_CLASS["reject"]}
+    codes = {expected(v)["error"] for v in BY_CLASS["reject"]}
     assert codes <= set(PARSE_CODES)
     assert set(PARSE_CODES) - CODES_WITHOUT_REJECT_VECTOR <= codes, sorted(set(PARSE_CODES) - codes)
 
@@ -216,11 +193,11 @@ def test_reject_vectors_have_one_fault():
         b = data(v)
         fixed = b[:-4] + zlib.crc32(b[:-4]).to_bytes(4, "little") if len(b) >= 4 else b
         try:
-            codec._container(fixed)
+            container.read_container(fixed)
         except Exception:
             continue  # the fault is before the CRC (magic, version, length, size)
         crc_ok = fixed == b
-        assert crc_ok == (v["expect"]["error"] != "E_CHECKSUM"), v["id"]
+        assert crc_ok == (expected(v)["error"] != "E_CHECKSUM"), v["id"]
 
 
 # ---------------------------------------------------------------- the vectors against the reference, directly
@@ -235,16 +212,14 @@ def test_parse_vectors_read_as_expected_and_are_canonical():
 def test_reject_vectors_fail_with_their_code():
     for v in BY_CLASS["reject"]:
         err = codec.validate(data(v), REG)
-        assert err is not None and err.code == v["expect"]["error"], (v["id"], err)
-        assert expected(v)["error"] == v["expect"]["error"]
+        assert err is not None and err.code == expected(v)["error"], (v["id"], err)
 
 
-def test_tolerances_come_from_measurements(tmp_path, monkeypatch):
-    """tools/build_vectors.py --tolerances-from: the lowest PSNR of a class less the margin,
+def test_tolerances_come_from_measurements(tmp_path):
+    """python -m tools.vectors --tolerances-from: the lowest PSNR of a class less the margin,
     capped; a refined class counts for its parent; a class too far apart to tell rounding
     from a changed field gets no tolerance; cpu:reference is bit-exact only when identical."""
-    b = builder()
-    monkeypatch.setattr(b, "TOLERANCES_FILE", tmp_path / "none.json")
+    from tools.vectors import tolerances as t
 
     def run(cls, psnrs):
         p = tmp_path / f"{cls.replace(':', '_')}-{len(list(tmp_path.iterdir()))}.json"
@@ -252,16 +227,30 @@ def test_tolerances_come_from_measurements(tmp_path, monkeypatch):
             {"id": f"regen/{n}", "class": "regen", "ok": True, "detail": {"psnr": v}} for n, v in psnrs.items()]}))
         return p
 
-    doc = b.tolerances_from([
+    doc = t.tolerances_from([
         run("cpu:reference", {"a": "inf", "half": "inf", "drift": 80.0}),
         run("cpu", {"a": 46.4, "half": 4.2, "drift": 70.0}),
         run("cuda", {"a": "inf", "half": 6.0, "drift": 60.0}),
-    ])
+    ], reference_platform={"class": "cpu:reference"})
+    assert doc["reference_platform"] == {"class": "cpu:reference"}
     v = doc["vectors"]
     assert v["a"]["cpu"]["psnr_min"] == 43 and v["a"]["cpu"]["measured"]["runs"] == 2
-    assert v["a"]["cuda"]["psnr_min"] == b.TOLERANCE_CAP_DB
+    assert v["a"]["cuda"]["psnr_min"] == t.TOLERANCE_CAP_DB
     assert v["a"]["cpu:reference"] == "bit-exact" and v["half"]["cpu:reference"] == "bit-exact"
-    assert "cpu:reference" not in v["drift"] and v["drift"]["cpu"]["psnr_min"] == b.TOLERANCE_CAP_DB
+    assert "cpu:reference" not in v["drift"] and v["drift"]["cpu"]["psnr_min"] == t.TOLERANCE_CAP_DB
     assert set(v["half"]) == {"cpu:reference"}
     assert doc["unreproducible"]["half"]["cpu"]["min_psnr"] == 4.2
     assert doc["unreproducible"]["half"]["cuda"]["min_psnr"] == 6.0
+
+
+def test_committed_tolerances_are_the_policy_applied_to_the_committed_measurements():
+    """conformance/tolerances/: regen-tolerances.json is what --tolerances-from makes of the
+    measurements-*.json beside it, and every regen vector states its tolerance from there."""
+    from tools.vectors import tolerances as t
+    files = t.measurement_files()
+    assert files, "no measurements in conformance/tolerances/"
+    assert t.dumps_tolerances(t.tolerances_from(files)) == t.TOLERANCES_FILE.read_text(), \
+        "regen-tolerances.json is not derived from the measurements: run python -m tools.vectors --tolerances-from"
+    committed = t.load_tolerances()
+    for v in BY_CLASS["regen"]:
+        assert meta(v)["tolerance"] == committed["vectors"][v["id"].split("/", 1)[1]], v["id"]

@@ -1,10 +1,8 @@
 """SPEC.md §3: primitive encodings."""
-import io
 import math
 import struct
 
 import pytest
-from construct.lib import bits2bytes, bytes2bits
 from hypothesis import given, strategies as st
 
 from aigif import wire
@@ -12,11 +10,16 @@ from aigif.errors import AigifError
 
 
 def parse(con, bits: str):
-    return con._p(io.BytesIO(bytes(int(c) for c in bits)), 0)
+    """Parse a field from a string of bits (MSB first)."""
+    data = (int(bits or "0", 2) << (-len(bits) % 8)).to_bytes((len(bits) + 7) // 8, "big")
+    return con.parse_stream(wire.BitReader(data, nbits=len(bits)))
 
 
 def build(con, value) -> str:
-    return "".join(str(b) for b in con._b(value))
+    """A field's bits as a string."""
+    w = wire.BitWriter()
+    con.build_stream(value, w)
+    return format(w.acc, f"0{w.n}b") if w.n else ""
 
 
 # ---------------------------------------------------------------- exp-code (§3.3, Appendix B)

@@ -46,8 +46,8 @@ share-alike terms would attach to a derived model.
 
 Usage::
 
-    python tools/build_prompt_model.py            # downloads inputs to ~/.cache/aigif-prompt-model
-    python tools/build_prompt_model.py --eval     # also prints corpus statistics
+    python -m tools.build_prompt_model            # downloads inputs to ~/.cache/aigif-prompt-model
+    python -m tools.build_prompt_model --eval     # also prints corpus statistics
 
 The build is deterministic: same inputs -> byte-identical model file.
 After writing the model it updates MODEL_SHA256 in reference/aigif/text/prompt.py.
@@ -67,13 +67,11 @@ import subprocess
 import sys
 import zipfile
 
+from aigif.text import prompt as P
+from tools import make_sd_prompt_corpus as sdgen
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
-sys.path.insert(0, os.path.join(ROOT, "reference"))
-sys.path.insert(0, HERE)
-
-import make_sd_prompt_corpus as sdgen  # noqa: E402
-from aigif.text import prompt as P  # noqa: E402
 
 OUT_MODEL = os.path.join(ROOT, "reference", "aigif", "text", "prompt_model.bin")
 
@@ -93,7 +91,7 @@ INPUT_SHA256 = {
 }
 
 # --------------------------------------------------------------------------
-# Tunable parameters (chosen by measurement; see spec-drafts/text-coder.md).
+# Tunable parameters (chosen by measurement; see SPEC.md Appendix E.10).
 PARAMS = dict(
     w_gloss=1.0,        # weight of a WordNet gloss token
     w_caption=1.0,      # weight of a hand-written caption-template token

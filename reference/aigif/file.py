@@ -32,6 +32,12 @@ class Extension:
     def critical(self) -> bool:
         return bool(self.tag & 1)
 
+    @classmethod
+    def of(cls, key: str, fields: dict[str, Any], reg=None) -> "Extension":
+        """A registered extension by its key: the tag is the registry's."""
+        from .registry import load
+        return cls((reg or load()).extensions.entry(key)["tag"], b"", key, dict(fields))
+
 
 @dataclass
 class PixelPayload:

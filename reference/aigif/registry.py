@@ -1,7 +1,7 @@
 """The registry (SPEC.md §8): JSON tables loaded once, looked up by ID or key.
 
-Nothing here knows a particular model, scheduler or device: the wire syntax
-(``syntax.py``) and the regenerator read these tables.
+Nothing here knows a particular model, scheduler or device: the wire format
+(``fields.py``, ``core.py``) and the regenerator read these tables.
 """
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from typing import Any
 
 from .errors import AigifError
 
-TABLES = (
-    "text_coders", "pixel_codecs", "model_compressors", "devices", "gpus",
-    "cuda_versions", "dtypes", "noise_sources", "models", "schedulers",
-)
-U4_TABLES = ("text_coders", "devices", "dtypes", "noise_sources")
-UE_TABLES = ("gpus", "cuda_versions", "schedulers")  # small, skewed IDs: Exp-Golomb (SPEC.md §3.9)
+#: tables with their own layout, not a list of ``id``/``key`` entries coded on the wire
+_SPECIAL_TABLES = ("families", "extensions")
+#: the largest ID each wire coding can hold (SPEC.md §3.9, §8.4)
+MAX_ID = {"u4": 15}
 
 
 def registry_dir() -> Path:
@@ -68,6 +66,12 @@ class Table:
             self.by_id[e[id_name]] = e
             self.by_key[e["key"]] = e
 
+    def entry(self, key: str) -> dict:
+        e = self.by_key.get(key)
+        if e is None:
+            raise AigifError("E_UNKNOWN_ID", f"{self.name} has no entry {key!r}")
+        return e
+
     def key_of(self, ident: int) -> str:
         e = self.by_id.get(ident)
         if e is None:
@@ -75,9 +79,7 @@ class Table:
         return e["key"]
 
     def id_of(self, key: str) -> int:
-        e = self.by_key.get(key)
-        if e is None:
-            raise AigifError("E_UNKNOWN_ID", f"{self.name} has no entry {key!r}")
+        e = self.entry(key)
         return e.get("id", e.get("tag"))
 
     def __contains__(self, key: str) -> bool:
@@ -98,9 +100,15 @@ class Family:
 class Registry:
     def __init__(self, root: Path):
         self.root = root
+        index = self._load("registry")
+        self.version: str = index["version"]
+        self.table_names: tuple[str, ...] = tuple(t for t in index["tables"] if t not in _SPECIAL_TABLES)
         self.tables: dict[str, Table] = {}
-        for t in TABLES:
-            self.tables[t] = Table(t, self._load(t)["entries"])
+        self._coded_as: dict[str, str] = {}
+        for t in self.table_names:
+            doc = self._load(t)
+            self.tables[t] = Table(t, doc["entries"])
+            self._coded_as[t] = doc["coded_as"]
         fam = self._load("families")
         self.core_strings = [Field.from_json(f) for f in fam["core_strings"]]
         self.families = {e["key"]: Family(e["key"], e, [Field.from_json(f) for f in e["fields"]]) for e in fam["entries"]}
@@ -114,14 +122,10 @@ class Registry:
 
     def _check(self) -> None:
         # Invariants the wire format relies on; the JSON Schemas check shapes.
-        for t in U4_TABLES:
-            if max(self.tables[t].by_id) > 15:
-                raise ValueError(f"registry table {t} is coded as u(4) but has an ID > 15")
-        for t in TABLES:
-            coded = self._load(t)["coded_as"]
-            expected = "u4" if t in U4_TABLES else "ue" if t in UE_TABLES else "exp-code"
-            if coded != expected:
-                raise ValueError(f"registry table {t} says it is coded as {coded}; the wire format codes it as {expected}")
+        for t, coded in self._coded_as.items():
+            top = MAX_ID.get(coded)
+            if top is not None and max(self.tables[t].by_id) > top:
+                raise ValueError(f"registry table {t} is coded as {coded} but has an ID above {top}")
         for m in self.tables["models"].entries:
             if m["family"] not in self.families:
                 raise ValueError(f"model {m['key']} names unknown family {m['family']}")
@@ -132,6 +136,10 @@ class Registry:
     def table(self, name: str) -> Table:
         return self.tables[name]
 
+    def coded_as(self, table: str) -> str:
+        """How the table's IDs are coded on the wire: its JSON's ``coded_as``."""
+        return self._coded_as[table]
+
     def family_of(self, model_key: str) -> Family:
         return self.families[self.tables["models"].by_key[model_key]["family"]]
 
@@ -141,12 +149,12 @@ class Registry:
     def device_fields(self, device_key: str) -> list[Field]:
         return [Field.from_json(f) for f in self.tables["devices"].by_key[device_key]["fields"]]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - registries live for the process
+    @functools.lru_cache(maxsize=None)  # registries live for the process
     def string_fields(self, model_key: str) -> tuple[str, ...]:
         """The strings of a file with this model, in text-block order (SPEC.md §7.1)."""
         return tuple(self._string_fields(model_key))
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.lru_cache(maxsize=None)
     def size_multiple(self, model_key: str) -> int:
         return self.family_of(model_key).size_multiple
 

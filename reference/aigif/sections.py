@@ -1,194 +1,373 @@
-"""Byte-aligned sections (SPEC.md §6): digest, extensions, payloads."""
+"""Byte-aligned sections (SPEC.md §6): digest, extensions, pixel payload, model payload.
+
+Each section's layout is a construct ``Struct`` that reads like the spec's
+box for it; each field checks what §6 says (and step 7 of §9: a declared
+length against its maximum before against the bytes that remain). The
+registry and the file's size come in as parse/build parameters. Parsing
+runs over a :class:`~aigif.wire.ByteReader` of the whole file, so offsets in
+errors are file offsets; payload bytes are sliced once, never expanded.
+"""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+from dataclasses import dataclass
+from typing import Callable
 
-from construct.lib import bits2bytes
+from construct import Struct, Tell, this
 
-from . import wire
+from . import png, wire
+from .core import MAX_SIDE
 from .errors import AigifError
+from .fields import fields_struct, plain
 from .file import AigifFile, Extension, ModelPayload, PixelPayload
-from .registry import Registry
-from .syntax import MAX_SIDE, extension_max_bytes, extension_structs
+from .registry import Field, Registry
 
 DIGEST_LENGTHS = (8, 16, 32)
 MAX_EXTENSIONS = 32
 MAX_PIXEL_PAYLOAD = 256 << 20
 MAX_MODEL_PAYLOAD = 2 << 30
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _take(data: bytes, pos: int, n: int, end: int, what: str) -> tuple[bytes, int]:
-    if n > end - pos:
-        raise AigifError("E_OVERRUN", f"{what} of {n} bytes runs past the end of the body", offset=pos)
-    return data[pos:pos + n], pos + n
+# ------------------------------------------------------------------ field types of the boxes
+class DigestLength(wire.ByteField):
+    """§6.1: one byte, 8, 16 or 32."""
+
+    def read(self, stream, context):
+        at = stream.pos
+        n = stream.u8("digest")
+        if n not in DIGEST_LENGTHS:
+            raise AigifError("E_RANGE", f"digest length {n} is not 8, 16 or 32", offset=at)
+        return n
+
+    def write(self, stream, value, context):
+        if value not in DIGEST_LENGTHS:
+            raise AigifError("E_RANGE", f"digest length {value} is not 8, 16 or 32")
+        stream.write(bytes([value]))
 
 
-# ------------------------------------------------------------------ extensions
-def decode_extension_body(reg: Registry, tag: int, body: bytes, offset: int) -> dict:
-    """Parse a registered extension's bit fields; they must use the body exactly.
-    Only the bytes the fields can reach are expanded to bits (a hostile body of
-    any length costs at most that much); the rest is the E_OVERRUN below."""
-    stream = io.BytesIO(wire.bytes_to_bits(body[:extension_max_bytes(reg)[tag]]))
+class Take(wire.ByteField):
+    """``n`` bytes (a number or a function of the context); E_OVERRUN past the body."""
+
+    def __init__(self, n, what: str):
+        super().__init__()
+        self.n, self.what = n, what
+
+    def read(self, stream, context):
+        return stream.take(self.n(context) if callable(self.n) else self.n, self.what)
+
+    def write(self, stream, value, context):
+        stream.write(value)
+
+
+class UVarint(wire.ByteField):
+    def read(self, stream, context):
+        return stream.uvarint()
+
+    def write(self, stream, value, context):
+        stream.write(wire.uvarint(value))
+
+
+class Entry(wire.ByteField):
+    """An exp-code (byte units) into a registry table; parses to the entry."""
+
+    def __init__(self, table: str):
+        super().__init__()
+        self.table = table
+
+    def read(self, stream, context):
+        at = stream.pos
+        ident = stream.expcode()
+        entry = context._params.reg.table(self.table).by_id.get(ident)
+        if entry is None:
+            raise AigifError("E_UNKNOWN_ID", f"{self.table} ID {ident} is not in this decoder's registry", offset=at)
+        return entry
+
+    def write(self, stream, value, context):
+        stream.write(wire.expcode_bytes(value["id"]))
+
+
+class PayloadLength(wire.ByteField):
+    """§6.3, §6.4: a uvarint ≥ 1, at most the section's limit."""
+
+    def __init__(self, limit: int, what: str):
+        super().__init__()
+        self.limit, self.what = limit, what
+
+    def _check(self, n: int, at: int | None):
+        if n == 0:
+            raise AigifError("E_RANGE", f"empty {self.what}", offset=at)
+        if n > self.limit:
+            raise AigifError("E_LIMIT", f"{self.what} of {n} bytes exceeds {self.limit}", offset=at)
+
+    def read(self, stream, context):
+        at = stream.pos
+        n = stream.uvarint()
+        self._check(n, at)
+        return n
+
+    def write(self, stream, value, context):
+        self._check(value, None)
+        stream.write(wire.uvarint(value))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a ``png`` pixel payload from its IHDR, before any
+    pixel is decoded; it must be 8-bit RGB, non-interlaced (SPEC.md §6.3)."""
     try:
-        fields = extension_structs(reg)[tag].parse_stream(stream)
-        pos = stream.tell()
-        pad = -pos % 8
-        if wire.read_bits(stream, pad, pos):
-            raise AigifError("E_NONZERO_PADDING", "padding bits of an extension body are not zero", bit=pos)
-    except AigifError as err:
-        err.offset = offset + (err.bit or 0) // 8
-        raise
-    if (pos + pad) // 8 != len(body):
-        raise AigifError("E_OVERRUN", f"{len(body) - (pos + pad) // 8} unused bytes at the end of an extension body", offset=offset)
-    return {k: v for k, v in fields.items() if not k.startswith("_")}
+        h = png.read_ihdr(data)
+    except png.PNGError:
+        raise AigifError("E_PAYLOAD", "pixel payload is not a PNG datastream starting with IHDR") from None
+    if (h.depth, h.colour, h.interlace) != (8, 2, 0):
+        raise AigifError("E_PAYLOAD", f"PNG payload must be 8-bit RGB non-interlaced (got depth {h.depth}, colour type {h.colour}, interlace {h.interlace})")
+    return h.width, h.height
+
+
+#: pixel codec key -> the reader of its header's (width, height); codecs
+#: without one here are checked when decoded (SPEC.md §6.3)
+PAYLOAD_HEADERS: dict[str, Callable[[bytes], tuple[int, int]]] = {"png": png_size}
+
+
+class PixelHeader(wire.ByteField):
+    """§6.3: the payload's header gives the file's width × height."""
+
+    def _check(self, context, at):
+        header = PAYLOAD_HEADERS.get(context.codec["key"])
+        if header is None:
+            return
+        width, height = context._params.size
+        try:
+            w, h = header(context.data)
+        except AigifError as err:
+            err.offset = at
+            raise
+        if (w, h) != (width, height) or w > MAX_SIDE or h > MAX_SIDE:
+            raise AigifError("E_PAYLOAD", f"{context.codec['key'].upper()} payload is {w}×{h}; the file says {width}×{height}", offset=at)
+
+    def read(self, stream, context):
+        self._check(context, context.length_at)
+
+    def write(self, stream, value, context):
+        self._check(context, None)
+
+
+class StoredHash(wire.ByteField):
+    """§6.4: for the compressor ``none`` the data's SHA-256 is checked on reading."""
+
+    def read(self, stream, context):
+        if context.compressor["key"] == "none" and hashlib.sha256(context.data).digest() != context.sha256:
+            raise AigifError("E_PAYLOAD", "model payload does not match its SHA-256", offset=context.length_at)
+
+    def write(self, stream, value, context):
+        if len(context.sha256) != 32:
+            raise AigifError("E_RANGE", "model payload hash must be 32 bytes")
+
+
+class Tag(wire.ByteField):
+    """§6.2: tags strictly increase; then an unknown critical tag is refused."""
+
+    def read(self, stream, context):
+        at = stream.pos
+        tag = stream.uvarint()
+        if tag <= context._.last_tag:
+            raise AigifError("E_EXTENSION_ORDER", f"extension tag {tag} after {context._.last_tag}", offset=at)
+        if tag & 1 and tag not in context._params.reg.extensions.by_id:
+            raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"unknown critical extension {tag}", offset=at)
+        return tag
+
+    def write(self, stream, value, context):
+        if value & 1 and value not in context._params.reg.extensions.by_id:  # no decoder could read it
+            raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"extension {value} is critical but not registered")
+        stream.write(wire.uvarint(value))
+
+
+class RegisteredBody(wire.ByteField):
+    """§6.2: a registered extension's body is bit fields, decoded as soon as
+    the record is read (so its errors come before the next record's)."""
+
+    def read(self, stream, context):
+        if context.tag not in context._params.reg.extensions.by_id:
+            return None
+        return decode_extension_body(context._params.reg, context.tag, stream.data, context.body_at, stream.pos)
+
+    def write(self, stream, value, context):
+        pass  # the body was built from the fields already
+
+
+EXTENSION = Struct(
+    "tag" / Tag(),
+    "length" / UVarint(),
+    "body_at" / Tell,
+    "body" / Take(this.length, "extension body"),
+    "fields" / RegisteredBody(),
+)
+
+
+class ExtensionList(wire.ByteField):
+    """§6.2: count (1..32), then that many records in tag order."""
+
+    def read(self, stream, context):
+        at = stream.pos
+        count = stream.uvarint()
+        if count == 0:
+            raise AigifError("E_NONCANONICAL", "extension count 0 with has_extensions set", offset=at)
+        if count > MAX_EXTENSIONS:
+            raise AigifError("E_LIMIT", f"{count} extensions; the limit is {MAX_EXTENSIONS}", offset=at)
+        records, context.last_tag = [], -1
+        for _ in range(count):
+            rec = EXTENSION._parsereport(stream, context, "extension")
+            context.last_tag = rec.tag
+            records.append(rec)
+        return records
+
+    def write(self, stream, records, context):
+        if len(records) > MAX_EXTENSIONS:
+            raise AigifError("E_LIMIT", f"{len(records)} extensions; the limit is {MAX_EXTENSIONS}")
+        stream.write(wire.uvarint(len(records)))
+        context.last_tag = -1
+        for rec in records:
+            if rec["tag"] <= context.last_tag:
+                raise AigifError("E_EXTENSION_ORDER", f"extension tag {rec['tag']} after {context.last_tag}")
+            EXTENSION._build(rec, stream, context, "extension")
+            context.last_tag = rec["tag"]
+
+
+# ------------------------------------------------------------------ the boxes of §6
+DIGEST = Struct(                                     # §6.1
+    "length" / DigestLength(),
+    "digest" / Take(this.length, "digest"),
+)
+EXTENSIONS = Struct(                                 # §6.2
+    "records" / ExtensionList(),
+)
+PIXEL_PAYLOAD = Struct(                              # §6.3
+    "codec" / Entry("pixel_codecs"),
+    "length_at" / Tell,
+    "length" / PayloadLength(MAX_PIXEL_PAYLOAD, "pixel payload"),
+    "data" / Take(this.length, "pixel payload"),
+    "header" / PixelHeader(),
+)
+MODEL_PAYLOAD = Struct(                              # §6.4
+    "compressor" / Entry("model_compressors"),
+    "length_at" / Tell,
+    "length" / PayloadLength(MAX_MODEL_PAYLOAD, "model payload"),
+    "sha256" / Take(32, "model payload hash"),
+    "data" / Take(this.length, "model payload"),
+    "hash" / StoredHash(),
+)
+
+
+# ------------------------------------------------------------------ registered extension bodies
+@functools.lru_cache(maxsize=64)
+def _extension_struct(reg: Registry, tag: int):
+    return fields_struct(reg, [Field.from_json(x) for x in reg.extensions.by_id[tag]["fields"]], inline_str=True)
+
+
+def decode_extension_body(reg: Registry, tag: int, data: bytes, start: int = 0, end: int | None = None) -> dict:
+    """A registered extension's bit fields from ``data[start:end]``, padded
+    with zero bits; the fields must use the body exactly (SPEC.md §6.2)."""
+    end = len(data) if end is None else end
+    stream = wire.BitReader(data, start, end)
+    fields = _extension_struct(reg, tag).parse_stream(stream)
+    pad_at = stream.tell()
+    if not stream.padding_is_zero():
+        raise stream.error("E_NONZERO_PADDING", "padding bits of an extension body are not zero", pad_at)
+    if stream.bytes_used() != end - start:
+        raise AigifError("E_OVERRUN", f"{end - start - stream.bytes_used()} unused bytes at the end of an extension body", offset=start)
+    return plain(fields)
 
 
 def encode_extension_body(reg: Registry, tag: int, fields: dict) -> bytes:
     expected = [f["name"] for f in reg.extensions.by_id[tag]["fields"]]
     if sorted(fields) != sorted(expected):
         raise AigifError("E_FIELDS", f"extension {tag}: fields must be exactly {expected}")
-    stream = io.BytesIO()
-    extension_structs(reg)[tag].build_stream(fields, stream)
-    bits = stream.getvalue()
-    return bits2bytes(bits + b"\x00" * (-len(bits) % 8))
+    w = wire.BitWriter()
+    _extension_struct(reg, tag).build_stream(fields, w)
+    return w.getvalue()
 
 
-def _read_extensions(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
-    count_at = pos
-    count, pos = wire.read_uvarint(data, pos, end)
-    if count == 0:
-        raise AigifError("E_NONCANONICAL", "extension count 0 with has_extensions set", offset=count_at)
-    if count > MAX_EXTENSIONS:
-        raise AigifError("E_LIMIT", f"{count} extensions; the limit is {MAX_EXTENSIONS}", offset=count_at)
-    last = -1
-    for _ in range(count):
-        tag_at = pos
-        tag, pos = wire.read_uvarint(data, pos, end)
-        if tag <= last:
-            raise AigifError("E_EXTENSION_ORDER", f"extension tag {tag} after {last}", offset=tag_at)
-        last = tag
-        known = tag in reg.extensions.by_id
-        if not known and tag & 1:
-            raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"unknown critical extension {tag}", offset=tag_at)
-        length, pos = wire.read_uvarint(data, pos, end)
-        body, body_at = None, pos
-        body, pos = _take(data, pos, length, end, f"extension {tag}")
-        if known:
-            fields = decode_extension_body(reg, tag, body, body_at)
-            f.extensions.append(Extension(tag, body, reg.extensions.by_id[tag]["key"], fields))
+# ------------------------------------------------------------------ sections <-> the in-memory file
+def _digest_in(reg, f: AigifFile, s, data) -> None:
+    f.digest = s.digest
+
+
+def _digest_out(reg, f: AigifFile) -> dict:
+    return {"length": len(f.digest), "digest": f.digest}
+
+
+def _extensions_in(reg, f: AigifFile, s, data) -> None:
+    for rec in s.records:
+        key = reg.extensions.by_id[rec.tag]["key"] if rec.fields is not None else None
+        f.extensions.append(Extension(rec.tag, rec.body, key, rec.fields))
+
+
+def _extensions_out(reg, f: AigifFile) -> dict:
+    records = []
+    for e in sorted(f.extensions, key=lambda e: e.tag):
+        if e.tag in reg.extensions.by_id:  # registered: the fields count, the body is rebuilt from them
+            fields = e.fields if e.fields is not None else decode_extension_body(reg, e.tag, e.raw)
+            body = encode_extension_body(reg, e.tag, fields)
         else:
-            f.extensions.append(Extension(tag, body))
-    return pos
+            body = e.raw
+        records.append({"tag": e.tag, "length": len(body), "body_at": None, "body": body, "fields": None})
+    return {"records": records}
 
 
-# ------------------------------------------------------------------ payloads
-def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG's IHDR, before any pixel is decoded; the
-    payload must be 8-bit RGB, non-interlaced (SPEC.md §6.3)."""
-    if len(data) < 33 or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" or data[8:12] != b"\0\0\0\x0d":
-        raise AigifError("E_PAYLOAD", "pixel payload is not a PNG datastream starting with IHDR")
-    w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    depth, colour, interlace = data[24], data[25], data[28]
-    if (depth, colour, interlace) != (8, 2, 0):
-        raise AigifError("E_PAYLOAD", f"PNG payload must be 8-bit RGB non-interlaced (got depth {depth}, colour type {colour}, interlace {interlace})")
-    return w, h
+def _pixels_in(reg, f: AigifFile, s, data) -> None:
+    f.pixels = PixelPayload(s.codec["key"], s.data)
 
 
-def _payload_header(reg: Registry, table: str, what: str, limit: int, data: bytes, pos: int, end: int):
-    """The common head of both payload sections (SPEC.md §6.3, §6.4): a codec
-    or compressor exp-code, then a length checked against 0 and its limit
-    before the bytes that remain. Returns (entry, length, offset of the length, position)."""
-    at = pos
-    ident, pos = wire.read_expcode_bytes(data, pos, end)
-    entry = reg.table(table).by_id.get(ident)
-    if entry is None:
-        raise AigifError("E_UNKNOWN_ID", f"{table} ID {ident} is not in this decoder's registry", offset=at)
-    n_at = pos
-    n, pos = wire.read_uvarint(data, pos, end)
-    if n == 0:
-        raise AigifError("E_RANGE", f"empty {what}", offset=n_at)
-    if n > limit:
-        raise AigifError("E_LIMIT", f"{what} of {n} bytes exceeds {limit}", offset=n_at)
-    return entry, n, n_at, pos
+def _pixels_out(reg, f: AigifFile) -> dict:
+    return {"codec": reg.table("pixel_codecs").entry(f.pixels.codec), "length_at": None,
+            "length": len(f.pixels.data), "data": f.pixels.data, "header": None}
 
 
-def _read_pixels(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
-    codec, n, n_at, pos = _payload_header(reg, "pixel_codecs", "pixel payload", MAX_PIXEL_PAYLOAD, data, pos, end)
-    payload, pos = _take(data, pos, n, end, "pixel payload")
-    if codec["key"] == "png":
-        try:
-            w, h = png_size(payload)
-        except AigifError as err:
-            err.offset = n_at
-            raise
-        if (w, h) != (f.width, f.height) or w > MAX_SIDE or h > MAX_SIDE:
-            raise AigifError("E_PAYLOAD", f"PNG payload is {w}×{h}; the file says {f.width}×{f.height}", offset=n_at)
-    f.pixels = PixelPayload(codec["key"], payload)
-    return pos
+def _model_in(reg, f: AigifFile, s, data) -> None:
+    f.model_payload = ModelPayload(s.compressor["key"], s.sha256, s.data)
 
 
-def _read_model(reg: Registry, f: AigifFile, data: bytes, pos: int, end: int) -> int:
-    comp, n, n_at, pos = _payload_header(reg, "model_compressors", "model payload", MAX_MODEL_PAYLOAD, data, pos, end)
-    sha, pos = _take(data, pos, 32, end, "model payload hash")
-    payload, pos = _take(data, pos, n, end, "model payload")
-    if comp["key"] == "none" and hashlib.sha256(payload).digest() != sha:
-        raise AigifError("E_PAYLOAD", "model payload does not match its SHA-256", offset=n_at)
-    f.model_payload = ModelPayload(comp["key"], sha, payload)
-    return pos
+def _model_out(reg, f: AigifFile) -> dict:
+    mp = f.model_payload
+    return {"compressor": reg.table("model_compressors").entry(mp.compressor), "length_at": None,
+            "length": len(mp.data), "sha256": mp.sha256, "data": mp.data, "hash": None}
 
 
-# ------------------------------------------------------------------ all sections
-def read_sections(reg: Registry, core, f: AigifFile, data: bytes, pos: int, end: int) -> int:
-    if core.has_digest:
-        if pos >= end:
-            raise AigifError("E_OVERRUN", "digest runs past the end of the body", offset=pos)
-        n = data[pos]
-        if n not in DIGEST_LENGTHS:
-            raise AigifError("E_RANGE", f"digest length {n} is not 8, 16 or 32", offset=pos)
-        f.digest, pos = _take(data, pos + 1, n, end, "digest")
-    if core.has_extensions:
-        pos = _read_extensions(reg, f, data, pos, end)
-    if core.saving_pixels:
-        pos = _read_pixels(reg, f, data, pos, end)
-    if core.saving_model:
-        pos = _read_model(reg, f, data, pos, end)
-    return pos
+@dataclass(frozen=True)
+class Section:
+    flag: str           # the core's presence flag
+    layout: Struct
+    present: Callable[[AigifFile], bool]
+    into_file: Callable
+    from_file: Callable
+
+
+#: SPEC.md §6, in file order
+SECTIONS = (
+    Section("has_digest", DIGEST, lambda f: f.digest is not None, _digest_in, _digest_out),
+    Section("has_extensions", EXTENSIONS, lambda f: bool(f.extensions), _extensions_in, _extensions_out),
+    Section("saving_pixels", PIXEL_PAYLOAD, lambda f: f.pixels is not None, _pixels_in, _pixels_out),
+    Section("saving_model", MODEL_PAYLOAD, lambda f: f.model_payload is not None, _model_in, _model_out),
+)
+
+
+def present_flags(f: AigifFile) -> dict[str, bool]:
+    """The core's flags for the sections ``f`` holds."""
+    return {s.flag: s.present(f) for s in SECTIONS}
+
+
+def read_sections(reg: Registry, flags: dict, f: AigifFile, data: bytes, pos: int, end: int) -> int:
+    """Read the sections the core's ``flags`` announce into ``f``; returns where the text block starts."""
+    stream = wire.ByteReader(data, pos, end)
+    for s in SECTIONS:
+        if flags[s.flag]:
+            s.into_file(reg, f, s.layout.parse_stream(stream, reg=reg, size=(f.width, f.height)), data)
+    return stream.pos
 
 
 def write_sections(reg: Registry, f: AigifFile) -> bytes:
-    out = bytearray()
-    if f.digest is not None:
-        if len(f.digest) not in DIGEST_LENGTHS:
-            raise AigifError("E_RANGE", f"digest length {len(f.digest)} is not 8, 16 or 32")
-        out += bytes([len(f.digest)]) + f.digest
-    if f.extensions:
-        if len(f.extensions) > MAX_EXTENSIONS:
-            raise AigifError("E_LIMIT", f"{len(f.extensions)} extensions; the limit is {MAX_EXTENSIONS}")
-        exts = sorted(f.extensions, key=lambda e: e.tag)
-        if len({e.tag for e in exts}) != len(exts):
-            raise AigifError("E_EXTENSION_ORDER", "two extensions with the same tag")
-        out += wire.uvarint(len(exts))
-        for e in exts:
-            if e.critical and e.tag not in reg.extensions.by_id:  # no decoder could read what we would write
-                raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"extension {e.tag} is critical but not registered")
-            if e.tag in reg.extensions.by_id:
-                body = encode_extension_body(reg, e.tag, e.fields if e.fields is not None else decode_extension_body(reg, e.tag, e.raw, 0))
-            else:
-                body = e.raw
-            out += wire.uvarint(e.tag) + wire.uvarint(len(body)) + body
-    if f.pixels is not None:
-        if f.pixels.codec == "png":
-            w, h = png_size(f.pixels.data)
-            if (w, h) != (f.width, f.height):
-                raise AigifError("E_PAYLOAD", f"PNG payload is {w}×{h}; the file says {f.width}×{f.height}")
-        out += wire.expcode_bytes(reg.table("pixel_codecs").id_of(f.pixels.codec))
-        out += wire.uvarint(len(f.pixels.data)) + f.pixels.data
-    if f.model_payload is not None:
-        mp = f.model_payload
-        if len(mp.sha256) != 32:
-            raise AigifError("E_RANGE", "model payload hash must be 32 bytes")
-        out += wire.expcode_bytes(reg.table("model_compressors").id_of(mp.compressor))
-        out += wire.uvarint(len(mp.data)) + mp.sha256 + mp.data
-    return bytes(out)
+    out = io.BytesIO()
+    for s in SECTIONS:
+        if s.present(f):
+            s.layout.build_stream(s.from_file(reg, f), out, reg=reg, size=(f.width, f.height))
+    return out.getvalue()

@@ -1,9 +1,14 @@
 """Primitive encodings of SPEC.md §3, as construct classes.
 
-Bit-mode constructs parse a stream in which every byte holds one bit (0 or 1),
-as construct's ``Bitwise`` does, most significant bit first (SPEC.md §1).
-Each raises :class:`AigifError` with the spec's code and the bit position
-where the field started; the caller turns that into a file offset.
+Bit-mode constructs read a :class:`BitReader` and write a :class:`BitWriter`,
+most significant bit first (SPEC.md §1). The reader takes bits straight from
+the bytes of the file — nothing is expanded to one byte per bit — so a field
+costs what it reads, however long the body behind it. A reader knows the
+file offset of its first byte, so every error carries its file offset when
+it is raised; nothing patches offsets afterwards.
+
+Byte-mode helpers (uvarint, exp-code in byte units) serve the container and
+the sections (SPEC.md §4, §6).
 """
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ from construct import Construct, SizeofError
 
 from .errors import AigifError
 
-_BITCHARS = bytes.maketrans(b"\x00\x01", b"01")
 EXPCODE_MAX_UNITS = 16
 EXPGOLOMB_MAX_ZEROS = 32
 DEC_MAX_E = 6
@@ -23,46 +27,102 @@ DEC_M_LIMIT = 1 << 32
 SEED_WIDTHS = (8, 16, 32, 64)
 
 
-# ---------------------------------------------------------------- bit helpers
-def read_bits(stream, n: int, start: int) -> int:
-    """Read ``n`` bits as an unsigned integer; ``E_OVERRUN`` past the end."""
-    if n == 0:
-        return 0
-    data = stream.read(n)
-    if len(data) != n:
-        raise AigifError("E_OVERRUN", f"field needs {n} more bits than remain", bit=start)
-    return int(data.translate(_BITCHARS), 2)
+# ---------------------------------------------------------------- bit streams
+class BitReader:
+    """Bits of ``data[start:end]``, MSB first; ``tell()`` is the bit position
+    from ``start``, which is byte ``start`` of the file."""
+
+    __slots__ = ("data", "start", "pos", "nbits")
+
+    def __init__(self, data: bytes, start: int = 0, end: int | None = None, nbits: int | None = None):
+        self.data = data
+        self.start = start
+        self.pos = 0
+        self.nbits = 8 * ((len(data) if end is None else end) - start) if nbits is None else nbits
+
+    def tell(self) -> int:
+        return self.pos
+
+    def error(self, code: str, message: str, bit: int) -> AigifError:
+        return AigifError(code, message, offset=self.start + bit // 8, bit=bit)
+
+    def peek(self, n: int) -> int:
+        """The next ``n`` bits (``n`` ≤ what remains) without consuming them."""
+        p = self.pos
+        e = p + n
+        b0, b1 = self.start + (p >> 3), self.start + ((e + 7) >> 3)
+        return (int.from_bytes(self.data[b0:b1], "big") >> (-e & 7)) & ((1 << n) - 1)
+
+    def uint_at(self, bit: int, n: int) -> int:
+        """``n`` bits from bit ``bit`` (for showing raw bits; no bounds error)."""
+        self.pos = bit
+        return self.peek(n)
+
+    def uint(self, n: int, start: int) -> int:
+        """``u(n)``; ``E_OVERRUN`` (at the field's first bit ``start``) past the end."""
+        p = self.pos
+        e = p + n
+        if e > self.nbits:
+            raise self.error("E_OVERRUN", f"field needs {n} more bits than remain", start)
+        self.pos = e
+        if not n:
+            return 0
+        b = self.start
+        return (int.from_bytes(self.data[b + (p >> 3):b + ((e + 7) >> 3)], "big") >> (-e & 7)) & ((1 << n) - 1)
+
+    def ue(self, start: int) -> int:
+        """Exp-Golomb ``ue`` (SPEC.md §3.4): at most 32 zeros, a one, as many bits again."""
+        p = self.pos
+        k = min(self.nbits - p, EXPGOLOMB_MAX_ZEROS + 1)
+        e = p + k
+        b = self.start
+        head = (int.from_bytes(self.data[b + (p >> 3):b + ((e + 7) >> 3)], "big") >> (-e & 7)) & ((1 << k) - 1) if k else 0
+        if head == 0:
+            if k > EXPGOLOMB_MAX_ZEROS:
+                raise self.error("E_EXPGOLOMB_OVERLONG", f"Exp-Golomb code with more than {EXPGOLOMB_MAX_ZEROS} leading zeros", start)
+            raise self.error("E_OVERRUN", "Exp-Golomb code runs past the end", start)
+        zeros = k - head.bit_length()
+        self.pos = p + zeros + 1
+        return (1 << zeros) - 1 + self.uint(zeros, start)
+
+    def padding_is_zero(self) -> bool:
+        """Consume the zero bits up to the next byte boundary (SPEC.md §3.10)."""
+        pad = -self.pos % 8
+        return self.uint(min(pad, self.nbits - self.pos), self.pos) == 0
+
+    def bytes_used(self) -> int:
+        return (self.pos + 7) // 8
 
 
-_TO_BITS = bytes.maketrans(b"01", b"\x00\x01")
+class BitWriter:
+    """Accumulates bit fields MSB first; ``getvalue()`` pads with zero bits."""
+
+    __slots__ = ("acc", "n")
+
+    def __init__(self):
+        self.acc = 0
+        self.n = 0
+
+    def write(self, value: int, n: int) -> None:
+        self.acc = (self.acc << n) | value
+        self.n += n
+
+    def tell(self) -> int:
+        return self.n
+
+    def getvalue(self) -> bytes:
+        pad = -self.n % 8
+        return (self.acc << pad).to_bytes((self.n + pad) // 8, "big")
 
 
-def bytes_to_bits(data: bytes) -> bytes:
-    """One byte (0 or 1) per bit, most significant first: the bit view construct
-    parses. Same result as ``construct.lib.bytes2bits`` at about 25 bytes of
-    peak memory per input byte instead of about 96 (bytes2bits joins one
-    8-byte object per input byte, and ``bytes.join`` allocates an 80-byte
-    buffer descriptor per item)."""
-    if not data:
-        return b""
-    return format(int.from_bytes(data, "big"), f"0{8 * len(data)}b").encode("ascii").translate(_TO_BITS)
-
-
-def bits_of(value: int, n: int) -> bytes:
-    """``value`` as ``n`` bit-bytes, most significant first."""
-    if n == 0:
-        return b""
-    return format(value, f"0{n}b").encode().translate(bytes.maketrans(b"01", b"\x00\x01"))
-
-
-class _Prim(Construct):
-    """Base: no static size; subclasses define _p(stream, start) and _b(value) -> bits."""
+class Prim(Construct):
+    """A leaf field: subclasses define ``read(stream, start)`` and ``write(w, value)``."""
 
     def _parse(self, stream, context, path):
-        return self._p(stream, stream.tell())
+        return self.read(stream, stream.pos)
 
     def _build(self, obj, stream, context, path):
-        stream.write(self._b(obj))
+        self.write(stream, obj)
         return obj
 
     def _sizeof(self, context, path):
@@ -70,20 +130,30 @@ class _Prim(Construct):
 
 
 # ---------------------------------------------------------------- u(n)
-class UBits(_Prim):
+class UBits(Prim):
     """``u(n)`` (SPEC.md §3.1)."""
 
     def __init__(self, n: int):
         super().__init__()
         self.n = n
 
-    def _p(self, stream, start):
-        return read_bits(stream, self.n, start)
+    def read(self, stream, start):
+        return stream.uint(self.n, start)
 
-    def _b(self, value):
+    def write(self, w, value):
         if not 0 <= value < (1 << self.n):
             raise AigifError("E_RANGE", f"{value} does not fit in {self.n} bits")
-        return bits_of(value, self.n)
+        w.write(value, self.n)
+
+
+class Bool(Prim):
+    """``u(1)`` as a flag."""
+
+    def read(self, stream, start):
+        return bool(stream.uint(1, start))
+
+    def write(self, w, value):
+        w.write(1 if value else 0, 1)
 
 
 # ---------------------------------------------------------------- exp-code
@@ -97,20 +167,21 @@ def expcode_units(ident: int) -> list[int]:
     return [0xFF] * k + [t]
 
 
-class ExpCode(_Prim):
+class ExpCode(Prim):
     """exp-code in 8-bit units inside bit fields (SPEC.md §3.3)."""
 
-    def _p(self, stream, start):
+    def read(self, stream, start):
         ident = 0
         for _ in range(EXPCODE_MAX_UNITS):
-            unit = read_bits(stream, 8, start)
+            unit = stream.uint(8, start)
             if unit != 0xFF:
                 return ident + unit
             ident += 255
-        raise AigifError("E_EXPCODE_OVERLONG", f"exp-code longer than {EXPCODE_MAX_UNITS} units", bit=start)
+        raise stream.error("E_EXPCODE_OVERLONG", f"exp-code longer than {EXPCODE_MAX_UNITS} units", start)
 
-    def _b(self, ident):
-        return b"".join(bits_of(u, 8) for u in expcode_units(ident))
+    def write(self, w, ident):
+        for u in expcode_units(ident):
+            w.write(u, 8)
 
 
 def read_expcode_bytes(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -132,27 +203,19 @@ def expcode_bytes(ident: int) -> bytes:
 
 
 # ---------------------------------------------------------------- Exp-Golomb
-def _read_ue(stream, start) -> int:
-    zeros = 0
-    while True:
-        bit = stream.read(1)
-        if not bit:
-            raise AigifError("E_OVERRUN", "Exp-Golomb code runs past the end", bit=start)
-        if bit == b"\x01":
-            break
-        zeros += 1
-        if zeros > EXPGOLOMB_MAX_ZEROS:
-            raise AigifError("E_EXPGOLOMB_OVERLONG", f"Exp-Golomb code with more than {EXPGOLOMB_MAX_ZEROS} leading zeros", bit=start)
-    return (1 << zeros) - 1 + read_bits(stream, zeros, start)
-
-
-def ue_bits(value: int) -> bytes:
+def check_ue(value: int) -> int:
+    """The number of leading zeros of ``ue(value)``; ``E_RANGE`` if it has no code."""
     if value < 0:
         raise AigifError("E_RANGE", f"ue value {value} is negative")
     z = (value + 1).bit_length() - 1
     if z > EXPGOLOMB_MAX_ZEROS:
         raise AigifError("E_RANGE", f"value {value} is too large for an Exp-Golomb code")
-    return bits_of(0, z) + bits_of(value + 1, z + 1)
+    return z
+
+
+def write_ue(w: BitWriter, value: int) -> None:
+    z = check_ue(value)
+    w.write(value + 1, 2 * z + 1)  # z zeros, then value + 1 in z + 1 bits
 
 
 def se_to_ue(v: int) -> int:
@@ -163,51 +226,43 @@ def ue_to_se(k: int) -> int:
     return (k + 1) // 2 if k & 1 else -(k // 2)
 
 
-class UE(_Prim):
+class UE(Prim):
     """``ue`` (SPEC.md §3.4)."""
 
-    def _p(self, stream, start):
-        return _read_ue(stream, start)
+    def read(self, stream, start):
+        return stream.ue(start)
 
-    def _b(self, value):
-        return ue_bits(value)
+    def write(self, w, value):
+        write_ue(w, value)
 
 
-class SE(_Prim):
+class SE(Prim):
     """``se`` (SPEC.md §3.4)."""
 
-    def _p(self, stream, start):
-        return ue_to_se(_read_ue(stream, start))
+    def read(self, stream, start):
+        return ue_to_se(stream.ue(start))
 
-    def _b(self, value):
-        return ue_bits(se_to_ue(value))
+    def write(self, w, value):
+        write_ue(w, se_to_ue(value))
 
 
-class UInt(_Prim):
+class UInt(Prim):
     """A registry ``uint`` field: ue(value − min), range checked (SPEC.md §3.5)."""
 
     def __init__(self, name: str, lo: int, hi: int):
         super().__init__()
         self.fname, self.lo, self.hi = name, lo, hi
 
-    def _p(self, stream, start):
-        v = _read_ue(stream, start) + self.lo
+    def read(self, stream, start):
+        v = stream.ue(start) + self.lo
         if v > self.hi:
-            raise AigifError("E_RANGE", f"{self.fname} = {v} is above its maximum {self.hi}", bit=start)
+            raise stream.error("E_RANGE", f"{self.fname} = {v} is above its maximum {self.hi}", start)
         return v
 
-    def _b(self, value):
+    def write(self, w, value):
         if not isinstance(value, int) or isinstance(value, bool) or not self.lo <= value <= self.hi:
             raise AigifError("E_RANGE", f"{self.fname} = {value!r} is outside [{self.lo}, {self.hi}]")
-        return ue_bits(value - self.lo)
-
-
-class Bool(_Prim):
-    def _p(self, stream, start):
-        return bool(read_bits(stream, 1, start))
-
-    def _b(self, value):
-        return b"\x01" if value else b"\x00"
+        write_ue(w, value - self.lo)
 
 
 # ---------------------------------------------------------------- dec
@@ -231,89 +286,108 @@ def dec_decimal_form(x: float) -> tuple[int, int] | None:
     return None
 
 
-class Dec(_Prim):
+class Dec(Prim):
     """``dec``: exact decimal-or-binary64 float (SPEC.md §3.6), with a range."""
 
     def __init__(self, name: str, lo: float | None = None, hi: float | None = None):
         super().__init__()
         self.fname, self.lo, self.hi = name, lo, hi
 
-    def _range(self, x, start):
+    def _out_of_range(self, x) -> str | None:
         if not math.isfinite(x):
-            raise AigifError("E_RANGE", f"{self.fname} is not finite", bit=start)
+            return f"{self.fname} is not finite"
         if (self.lo is not None and x < self.lo) or (self.hi is not None and x > self.hi):
-            raise AigifError("E_RANGE", f"{self.fname} = {x!r} is outside [{self.lo}, {self.hi}]", bit=start)
+            return f"{self.fname} = {x!r} is outside [{self.lo}, {self.hi}]"
+        return None
 
-    def _p(self, stream, start):
-        e = read_bits(stream, 3, start)
+    def read(self, stream, start):
+        e = stream.uint(3, start)
         if e == 7:
-            x = struct.unpack(">d", read_bits(stream, 64, start).to_bytes(8, "big"))[0]
-            self._range(x, start)
+            x = struct.unpack(">d", stream.uint(64, start).to_bytes(8, "big"))[0]
+            bad = self._out_of_range(x)
+            if bad:
+                raise stream.error("E_RANGE", bad, start)
             if dec_decimal_form(x) is not None:
-                raise AigifError("E_NONCANONICAL", f"{self.fname} = {x!r} has a decimal form but is written as binary64", bit=start)
+                raise stream.error("E_NONCANONICAL", f"{self.fname} = {x!r} has a decimal form but is written as binary64", start)
             return x
-        m = ue_to_se(_read_ue(stream, start))
+        m = ue_to_se(stream.ue(start))
         x = m / 10 ** e
-        self._range(x, start)
+        bad = self._out_of_range(x)
+        if bad:
+            raise stream.error("E_RANGE", bad, start)
         if (m == 0 and e != 0) or (e > 0 and m % 10 == 0):
-            raise AigifError("E_NONCANONICAL", f"{self.fname}: decimal form {m}e-{e} is not the shortest", bit=start)
+            raise stream.error("E_NONCANONICAL", f"{self.fname}: decimal form {m}e-{e} is not the shortest", start)
         return x
 
-    def _b(self, x):
+    def write(self, w, x):
         if isinstance(x, bool) or not isinstance(x, (int, float)):
             raise AigifError("E_RANGE", f"{self.fname} = {x!r} is not a number")
         x = float(x)
-        self._range(x, None)
+        bad = self._out_of_range(x)
+        if bad:
+            raise AigifError("E_RANGE", bad)
         form = dec_decimal_form(x)
         if form is None:
-            return bits_of(7, 3) + bits_of(_f64_bits(x), 64)
+            w.write(7, 3)
+            w.write(_f64_bits(x), 64)
+            return
         m, e = form
-        return bits_of(e, 3) + ue_bits(se_to_ue(m))
+        w.write(e, 3)
+        write_ue(w, se_to_ue(m))
 
 
 # ---------------------------------------------------------------- seed
-class Seed(_Prim):
+class Seed(Prim):
     """``seed``: width class u(2) + u(w) (SPEC.md §3.7)."""
 
-    def _p(self, stream, start):
-        c = read_bits(stream, 2, start)
-        s = read_bits(stream, SEED_WIDTHS[c], start)
+    def read(self, stream, start):
+        c = stream.uint(2, start)
+        s = stream.uint(SEED_WIDTHS[c], start)
         if c > 0 and s < (1 << SEED_WIDTHS[c - 1]):
-            raise AigifError("E_NONCANONICAL", f"seed {s} written with {SEED_WIDTHS[c]} bits; it fits in {SEED_WIDTHS[c - 1]}", bit=start)
+            raise stream.error("E_NONCANONICAL", f"seed {s} written with {SEED_WIDTHS[c]} bits; it fits in {SEED_WIDTHS[c - 1]}", start)
         return s
 
-    def _b(self, s):
+    def write(self, w, s):
         if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < (1 << 64):
             raise AigifError("E_RANGE", f"seed {s!r} is not an unsigned 64-bit integer")
-        c = next(i for i, w in enumerate(SEED_WIDTHS) if s < (1 << w))
-        return bits_of(c, 2) + bits_of(s, SEED_WIDTHS[c])
+        c = next(i for i, width in enumerate(SEED_WIDTHS) if s < (1 << width))
+        w.write(c, 2)
+        w.write(s, SEED_WIDTHS[c])
 
 
 # ---------------------------------------------------------------- bytes / str
-class BytesField(_Prim):
-    """``bytes``: ue(len) + len × u(8) (SPEC.md §3.8); ``str`` adds UTF-8."""
+class BytesField(Prim):
+    """``bytes``: ue(len) + len × u(8) (SPEC.md §3.8); ``str`` adds UTF-8.
+    The length is checked against its maximum before the bytes are read."""
 
     def __init__(self, name: str, max_len: int, text: bool = False):
         super().__init__()
         self.fname, self.max_len, self.text = name, max_len, text
 
-    def _p(self, stream, start):
-        n = _read_ue(stream, start)
+    def read(self, stream, start):
+        n = stream.ue(start)
         if n > self.max_len:
-            raise AigifError("E_RANGE", f"{self.fname}: length {n} exceeds {self.max_len}", bit=start)
-        raw = read_bits(stream, 8 * n, start).to_bytes(n, "big") if n else b""
+            raise stream.error("E_RANGE", f"{self.fname}: length {n} exceeds {self.max_len}", start)
+        raw = stream.uint(8 * n, start).to_bytes(n, "big")
+        if not self.text:
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise stream.error("E_UTF8", f"{self.fname} is not valid UTF-8", start) from None
+
+    def write(self, w, value):
         if self.text:
             try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise AigifError("E_UTF8", f"{self.fname} is not valid UTF-8", bit=start) from None
-        return raw
-
-    def _b(self, value):
-        raw = value.encode("utf-8") if self.text else bytes(value)
+                raw = value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+                raise AigifError("E_UTF8", f"{self.fname} holds a code point that UTF-8 cannot encode") from None
+        else:
+            raw = bytes(value)
         if len(raw) > self.max_len:
             raise AigifError("E_RANGE", f"{self.fname}: length {len(raw)} exceeds {self.max_len}")
-        return ue_bits(len(raw)) + (bits_of(int.from_bytes(raw, "big"), 8 * len(raw)) if raw else b"")
+        write_ue(w, len(raw))
+        w.write(int.from_bytes(raw, "big"), 8 * len(raw))
 
 
 # ---------------------------------------------------------------- uvarint (byte mode)
@@ -349,3 +423,51 @@ def uvarint(value: int) -> bytes:
         else:
             out.append(b)
             return bytes(out)
+
+
+# ---------------------------------------------------------------- byte streams
+class ByteReader:
+    """Bytes ``data[pos:end]`` for the byte-aligned parts (SPEC.md §4, §6):
+    positions and error offsets are file offsets."""
+
+    __slots__ = ("data", "pos", "end")
+
+    def __init__(self, data: bytes, pos: int = 0, end: int | None = None):
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def tell(self) -> int:
+        return self.pos
+
+    def u8(self, what: str) -> int:
+        if self.pos >= self.end:
+            raise AigifError("E_OVERRUN", f"{what} runs past the end of the body", offset=self.pos)
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def uvarint(self, truncated_code: str = "E_OVERRUN") -> int:
+        value, self.pos = read_uvarint(self.data, self.pos, self.end, truncated_code=truncated_code)
+        return value
+
+    def expcode(self) -> int:
+        ident, self.pos = read_expcode_bytes(self.data, self.pos, self.end)
+        return ident
+
+    def take(self, n: int, what: str) -> bytes:
+        if n > self.end - self.pos:
+            raise AigifError("E_OVERRUN", f"{what} of {n} bytes runs past the end of the body", offset=self.pos)
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+
+class ByteField(Prim):
+    """A byte-mode leaf: subclasses define ``read(stream, context)`` and
+    ``write(out: bytearray, value, context)``."""
+
+    def _parse(self, stream, context, path):
+        return self.read(stream, context)
+
+    def _build(self, obj, stream, context, path):
+        self.write(stream, obj, context)
+        return obj

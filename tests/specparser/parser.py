@@ -5,7 +5,7 @@ raises ``SpecError(code, message)`` with the first error of the decoding
 procedure of SPEC §9.  Section numbers in comments refer to SPEC.md.
 
 Where SPEC.md is silent or ambiguous the choice made here is marked
-``# OPEN`` (or cites the item) and logged in ``spec-drafts/spec-parser-notes.md``.
+``# OPEN`` (or cites the item) and logged in ``tests/specparser/NOTES.md``.
 """
 
 from __future__ import annotations
@@ -646,7 +646,7 @@ def canonical_deflate(t: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------------
-# Prompt coder (§7.4, Appendix E; first written from spec-drafts/text-coder.md)
+# Prompt coder (§7.4, Appendix E)
 # ---------------------------------------------------------------------------
 
 # Appendix E names the model file by a path inside the reference

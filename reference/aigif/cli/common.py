@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from ..codec import MAX_BODY
+from ..container import MAX_BODY
 from ..errors import AigifError
 
 MAX_FILE = 4 + 10 + MAX_BODY + 4

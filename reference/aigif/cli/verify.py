@@ -30,7 +30,7 @@ def run(args) -> int:
                 parts.append("digest: bit-exact" if res.bit_exact else "digest: differs")
                 ok &= res.bit_exact
             if f.pixels is not None:
-                ref = regen._payload(f)
+                ref = regen.payload_pixels(f)
                 p = pixels.psnr(res.pixels, ref)
                 parts.append("payload PSNR: identical" if math.isinf(p) else f"payload PSNR: {p:.2f} dB")
                 ok &= math.isinf(p)

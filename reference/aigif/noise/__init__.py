@@ -5,10 +5,10 @@
 >>> latent = s.normal((1, 4, 64, 64))      # initial latent
 >>> step_noise = s.normal((1, 4, 64, 64))  # next draw continues the stream
 
-Keys: ``torch-cpu``, ``a1111-nv``, ``torch-cuda``, ``portable``.  The lookup
-is a fixed table (no plug-in registry); an unknown key raises ``KeyError``.
-Modules are imported only when their source is asked for, so e.g. ``portable``
-works without torch.
+Which sources exist, which module implements each and where each runs are
+the registry's ``noise_sources`` entries (``module``, ``runs_on``): adding a
+source is a registry entry plus its module. Modules are imported only when
+their source is asked for, so e.g. ``portable`` works without torch.
 """
 
 from __future__ import annotations
@@ -17,26 +17,25 @@ import importlib
 
 from .base import SEED_MAX, SEED_MIN, NoiseSource, NoiseStream, NoiseUnavailable, check_seed
 
-_MODULES = {
-    "torch-cpu": "torch_cpu",
-    "a1111-nv": "a1111_nv",
-    "torch-cuda": "torch_cuda",
-    "portable": "portable",
-}
+from ..registry import load
 
-#: every key get_source() knows, in a stable order
-KEYS: tuple[str, ...] = tuple(_MODULES)
+
+def _implemented() -> list[dict]:
+    return [e for e in load().table("noise_sources").entries if e.get("module")]
+
+
+#: every key get_source() knows, in registry order
+KEYS: tuple[str, ...] = tuple(e["key"] for e in _implemented())
 #: the sources that need no GPU
-CPU_KEYS: tuple[str, ...] = ("torch-cpu", "a1111-nv", "portable")
+CPU_KEYS: tuple[str, ...] = tuple(e["key"] for e in _implemented() if "cpu" in e["runs_on"])
 
 
 def get_source(key: str) -> NoiseSource:
     """The noise source called ``key``; ``KeyError`` if there is none."""
-    try:
-        module = _MODULES[key]
-    except (KeyError, TypeError):
-        raise KeyError(f"unknown noise source {key!r}; known: {', '.join(KEYS)}") from None
-    return importlib.import_module(f"{__name__}.{module}").SOURCE
+    entry = load().table("noise_sources").by_key.get(key) if isinstance(key, str) else None
+    if entry is None or not entry.get("module"):
+        raise KeyError(f"unknown noise source {key!r}; known: {', '.join(KEYS)}")
+    return importlib.import_module(entry["module"]).SOURCE
 
 
 __all__ = [

@@ -20,7 +20,7 @@ Value ``n`` (n = 0, 1, 2, ...) of the stream for ``seed``:
 A stream is one infinite sequence: ``normal(shape)`` takes the next
 ``prod(shape)`` values in row-major order, so later calls continue the counter
 (an odd-sized call leaves the next call starting in the second half of a
-block).  See spec-drafts/noise.md for the normative text.
+block).  SPEC.md Appendix F is the normative text.
 
 The pure-Python functions (``philox4x32`` in :mod:`.philox`, :func:`plog`,
 :func:`ppnd`, :func:`value`, :meth:`PortableStream.normal_list`) are the

@@ -75,9 +75,17 @@ class Regenerator:
         _quiet_libraries()
         self.platform: Platform = current(self.device, self.reg)
 
+    @staticmethod
+    def _pipe_key(f: AigifFile) -> tuple:
+        return (f.model, f.dtype, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v) for k, v in f.model_fields.items())))
+
+    def adopt(self, f: AigifFile, pipe) -> None:
+        """Use an already loaded pipeline for files like ``f`` (``record()`` runs the caller's own)."""
+        self._pipes[self._pipe_key(f)] = (pipe, pipe.scheduler)
+
     def pipeline(self, f: AigifFile):
         """The loaded pipeline for a file's model and dtype (cached: one load per batch)."""
-        key = (f.model, f.dtype, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v) for k, v in f.model_fields.items())))
+        key = self._pipe_key(f)
         if key not in self._pipes:
             path = loading.locate(f.model, f.model_fields, self.reg, self.model_dirs)
             pipe = loading.load_pipeline(f.model, f.dtype, self.device, path, self.reg)
@@ -127,17 +135,18 @@ class Regenerator:
         when regeneration is impossible (SPEC.md §12.6)."""
         cls, why = fidelity(f, self.platform)
         if use_payload and f.pixels is not None:
-            return Result(self._payload(f), cls, why, "payload")
+            return Result(self.payload_pixels(f), cls, why, "payload")
         try:
             img = pixels.canonical(self.generate(f))
         except AigifError as err:
             if f.pixels is not None and err.code in ("E_MODEL_UNAVAILABLE", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED"):
-                return Result(self._payload(f), cls, f"{why}; used the pixel payload ({err.code})", "payload")
+                return Result(self.payload_pixels(f), cls, f"{why}; used the pixel payload ({err.code})", "payload")
             raise
         exact = None if f.digest is None else pixels.digest(img, len(f.digest)) == f.digest
         return Result(img, cls, why, "regenerated", exact)
 
-    def _payload(self, f: AigifFile) -> np.ndarray:
+    def payload_pixels(self, f: AigifFile) -> np.ndarray:
+        """The canonical pixels of the file's pixel payload."""
         if f.pixels.codec != "png":
             raise AigifError("E_UNSUPPORTED", f"pixel codec {f.pixels.codec} is not implemented")
         return pixels.decode_png(f.pixels.data, f.width, f.height)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import codec, jsonform
+from .. import __version__, codec, jsonform
 from ..errors import AigifError
 from ..file import AigifFile, Extension, PixelPayload
 from ..registry import Registry, load
 from . import Regenerator, loading, pixels
 
-WRITER = "aigif-reference 1.0"
+WRITER = "aigif-reference " + ".".join(__version__.split(".")[:2])  # major.minor: what decides the output
 
 
 def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len: int = 8) -> AigifFile:
@@ -22,9 +22,9 @@ def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len
     p = regen.platform
     f.device = p.device
     f.platform = p.platform_fields(regen.reg)
-    f.extensions = [e for e in f.extensions if e.key != "software"] + [Extension(2, b"", "software", {
+    f.extensions = [e for e in f.extensions if e.key != "software"] + [Extension.of("software", {
         "torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers,
-        "cpu": p.cpu_capability if p.device == "cpu" else "", "writer": WRITER})]
+        "cpu": p.cpu_capability if p.device == "cpu" else "", "writer": WRITER}, regen.reg)]
     f.extensions.sort(key=lambda e: e.tag)
     px = pixels.canonical(image)
     f.digest = pixels.digest(px, digest_len)
@@ -141,7 +141,7 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
                      width=call_kwargs.get("width") or pipe.default_sample_size * pipe.vae_scale_factor,
                      seed=seed, fields=fields, dtype=dtype, noise=noise)
     f.model_fields.update(mfields)
-    regen._pipes[(model, dtype, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v) for k, v in f.model_fields.items())))] = (pipe, pipe.scheduler)
+    regen.adopt(f, pipe)
     image = regen.generate(f)
     stamp(f, regen, image, keep_pixels)
     smallest(f, reg)

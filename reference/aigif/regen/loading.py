@@ -6,6 +6,8 @@ class name. Weights are safetensors only; ``trust_remote_code`` is never set.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import hashlib
 import os
 from pathlib import Path
@@ -100,7 +102,10 @@ def build_scheduler(pipe, scheduler_key: str, reg: Registry):
     entry = reg.table("schedulers").by_key[scheduler_key]
     if entry["class"] is None:  # "default": the model's scheduler as shipped
         return pipe.scheduler.__class__.from_config(pipe.scheduler.config)
+    missing = [pkg for pkg in entry.get("requires", []) if importlib.util.find_spec(pkg) is None]
     cls = getattr(diffusers, entry["class"])
-    if "dummy" in cls.__module__:
-        raise AigifError("E_REGEN_UNSUPPORTED", f"scheduler {scheduler_key} needs {', '.join(entry.get('requires', []))}")
+    if missing or "dummy" in cls.__module__:  # diffusers swaps in a placeholder class when a dependency is absent
+        needs = " ".join(missing or entry.get("requires", [])) or "a package diffusers did not find"
+        raise AigifError("E_REGEN_UNSUPPORTED", f"scheduler {scheduler_key} ({entry['class']}) needs {needs}: "
+                                                f"pip install {needs}  (or: pip install 'aigif[regen]')")
     return cls.from_config(pipe.scheduler.config, **entry["config"])

@@ -1,7 +1,7 @@
 """AIGIF prompt text coder (static-model range coder).
 
 Maps a list of N Unicode strings to bytes and back.  The normative description
-is ``spec-drafts/text-coder.md``; this module is the reference implementation.
+is SPEC.md Appendix E; this module is the reference implementation.
 
 Public interface::
 
@@ -34,7 +34,14 @@ from bisect import bisect_right
 __all__ = ["encode", "decode", "MODEL_SHA256", "TextCoderError", "MODEL_PATH"]
 
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prompt_model.bin")
-MODEL_SHA256 = "a744c0a7e1a59719d4219969a8d749684fc4f287b96fc5498bb33b3fa110a28e"
+
+def _registered_sha256() -> str:
+    """The model file's SHA-256 as the registry's ``text_coders`` entry pins it."""
+    from ..registry import load
+    return load().table("text_coders").entry("prompt")["model_sha256"]
+
+
+MODEL_SHA256 = _registered_sha256()
 
 MAGIC = b"AIGIFTXT"
 VERSION = 1
