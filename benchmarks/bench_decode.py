@@ -12,7 +12,6 @@ import argparse
 import statistics as st
 import sys
 import time
-from pathlib import Path
 
 
 def main() -> int:

@@ -10,14 +10,11 @@ import json
 import statistics as st
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from aigif import codec, jsonform  # noqa: E402
-from aigif.regen.encode import smallest  # noqa: E402
-from aigif.registry import load  # noqa: E402
-from typical import aigif_file, generations  # noqa: E402
+from aigif import codec, jsonform
+from aigif.regen.encode import smallest
+from aigif.registry import load
+from typical import aigif_file, generations
 
 
 def best_rate(fn, items, rounds):

@@ -22,22 +22,19 @@ including the Python call overhead and (for aigif-tc) the canonicality check.
 Also prints the whole-file estimate used by the project target:
 baseline = 26 + zlib9, AIGIF = 24 + aigif-tc.
 
-Run:  python benchmarks/text_coders.py [--repeat 3]
+Run (from the repository root: it imports tools/):  python -m benchmarks.text_coders [--repeat 3]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import time
 import zlib
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, os.path.join(ROOT, "reference"))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+from aigif.text import prompt as tc
 
-from aigif.text import prompt as tc  # noqa: E402
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
 def parti_path() -> str:
@@ -59,8 +56,8 @@ def load_corpora() -> dict[str, list[list[str]]]:
 
 
 def training_sample() -> list[bytes]:
-    import make_sd_prompt_corpus as sdgen
-    import build_prompt_model as bpm
+    from tools import build_prompt_model as bpm
+    from tools import make_sd_prompt_corpus as sdgen
     pairs = sdgen.generate(3000, sdgen.TRAINING_SEED)
     caps = bpm.caption_sentences(20000, 1234, [], ["a photo of a {}."])
     return [(a + "\0" + b).encode() for a, b in pairs] + [(c + "\0").encode() for c in caps]

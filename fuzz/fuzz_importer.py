@@ -31,55 +31,46 @@ images to ``fuzz/corpus/importer_seed``.
 """
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 import zlib
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if importlib.util.find_spec("aigif") is None:  # not installed (pip install -e .): use this checkout's
-    sys.path.insert(0, str(HERE.parent / "reference"))
+from aigif import png
 
-PNG_SIG = b"\x89PNG\r\n\x1a\n"
-MODES = 4
+HERE = Path(__file__).resolve().parent
 
 
 def _import():
     global read_generation_bytes, ImportFailure, IMPORT_CODES, ImportedGeneration, convert, codec, AigifError, REG
     from aigif.importers import IMPORT_CODES, ImportedGeneration, ImportFailure, read_generation_bytes
     from aigif import codec
-    from aigif.convert import convert
+    from aigif.importers.convert import convert
     from aigif.errors import AigifError
     from aigif.registry import load
     REG = load()
 
 
-def png_chunk(ctype: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
-
-
 def fix_png_crcs(data: bytes) -> bytes:
-    if not data.startswith(PNG_SIG):
+    """Every chunk's CRC recomputed, up to the first chunk the walker refuses (the rest is kept as it is)."""
+    if not data.startswith(png.SIGNATURE):
         return data
-    out, pos, n = bytearray(data[:8]), 8, len(data)
-    while pos + 12 <= n:
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        end = pos + 8 + length
-        if end + 4 > n:
-            break
-        out += data[pos:end] + struct.pack(">I", zlib.crc32(data[pos + 4:end]))
-        pos = end + 4
-    return bytes(out + data[pos:])
+    out, end = bytearray(png.SIGNATURE), len(png.SIGNATURE)
+    try:
+        for c in png.chunks(data, truncated_ok=True):
+            out += png.chunk(c.type, bytes(c.data))
+            end = c.offset + 12 + len(c.data)
+    except png.PNGError:
+        pass
+    return bytes(out + data[end:])
 
 
-_IHDR = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-_IDAT = png_chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + bytes(24) for _ in range(8)), 9))
-_IEND = png_chunk(b"IEND", b"")
+_IHDR = png.ihdr_chunk(8, 8)
+_IDAT = png.chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + bytes(24) for _ in range(8)), 9))
+_IEND = png.chunk(b"IEND", b"")
 
 
 def png_with_text(items: list[bytes]) -> bytes:
-    return PNG_SIG + _IHDR + b"".join(png_chunk(b"tEXt", it) for it in items) + _IDAT + _IEND
+    return png.SIGNATURE + _IHDR + b"".join(png.chunk(b"tEXt", it) for it in items) + _IDAT + _IEND
 
 
 def jpeg_with_user_comment(comment: bytes) -> bytes:
@@ -97,17 +88,18 @@ def jpeg_with_user_comment(comment: bytes) -> bytes:
             + b"\xff\xda" + struct.pack(">H", len(sos) + 2) + sos + b"\x00" * 4 + b"\xff\xd9")
 
 
+# What the rest of a fuzz input is, by its first byte (mod 4)
+MODES = (
+    lambda rest: rest,                                      # 0: the image file, as is
+    fix_png_crcs,                                           # 1: an image file; a PNG's chunk CRCs are recomputed
+    lambda rest: png_with_text(rest.split(b"\x00\x00")),    # 2: tEXt bodies, wrapped into an 8x8 PNG
+    jpeg_with_user_comment,                                 # 3: an EXIF UserComment, wrapped into a JPEG
+)
+
+
 def frame(data: bytes) -> bytes:
-    if not data:
-        return b""
-    mode, rest = data[0] % MODES, data[1:]
-    if mode == 0:
-        return rest
-    if mode == 1:
-        return fix_png_crcs(rest)
-    if mode == 2:
-        return png_with_text(rest.split(b"\x00\x00"))
-    return jpeg_with_user_comment(rest)
+    """Turn a fuzz input into the image given to the importer (its first byte picks one of MODES)."""
+    return MODES[data[0] % len(MODES)](data[1:]) if data else b""
 
 
 def check(image: bytes) -> str:
@@ -134,10 +126,6 @@ def check(image: bytes) -> str:
     return "ok:" + gen.source_tool
 
 
-def TestOneInput(data: bytes) -> None:
-    check(frame(data))
-
-
 def make_seeds() -> None:
     _import()
     from aigif.importers.containers import read_container
@@ -161,25 +149,6 @@ def make_seeds() -> None:
     print(f"importer seeds: {len(list(out.iterdir()))}")
 
 
-def replay(paths: list[str]) -> int:
-    for p in paths:
-        print(f"{p}: {check(frame(Path(p).read_bytes()))}")
-    return 0
-
-
-def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--replay":
-        _import()
-        sys.exit(replay(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "--make-seeds":
-        make_seeds()
-        return
-    import atheris
-    with atheris.instrument_imports(include=["aigif"]):
-        _import()
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    from harness import run  # fuzz/ is sys.path[0] when a target runs as a script
+    run(_import, check, frame, {"--make-seeds": make_seeds})

@@ -17,13 +17,9 @@ re-encodes to the same bytes (one encoding per list of strings).
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-if importlib.util.find_spec("aigif") is None:  # not installed (pip install -e .): use this checkout's
-    sys.path.insert(0, str(HERE.parent / "reference"))
 
 CODERS = ("none", "deflate", "prompt")
 TEXT_CODES = {"E_TEXT_CORRUPT", "E_TEXT_LIMIT", "E_OVERRUN", "E_UTF8", "E_NONCANONICAL", "E_VARINT"}
@@ -70,10 +66,6 @@ def check(data: bytes) -> str:
     return "valid"
 
 
-def TestOneInput(data: bytes) -> None:
-    check(data)
-
-
 def make_seeds(out: Path) -> None:
     _import()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,21 +85,6 @@ def make_seeds(out: Path) -> None:
     print(f"textcoder seeds: {n}")
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--make-seeds"]:
-        make_seeds(HERE / "corpus" / "textcoder_seed")
-        return
-    if sys.argv[1:2] == ["--replay"]:
-        _import()
-        for p in sys.argv[2:]:
-            print(f"{p}: {check(Path(p).read_bytes())}")
-        return
-    import atheris
-    with atheris.instrument_imports(include=["aigif"]):
-        _import()
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    from harness import run  # fuzz/ is sys.path[0] when a target runs as a script
+    run(_import, check, commands={"--make-seeds": lambda: make_seeds(HERE / "corpus" / "textcoder_seed")})

@@ -9,13 +9,13 @@ values, bombs, peak memory) and on its own:
     python fuzz/hostile.py --json           # the same as JSON
     python fuzz/hostile.py --write DIR      # write the inputs as files (e.g. for aigif-validate)
 
-Everything here builds bytes with its own small bit writer rather than with
-``codec.write``, because the writer refuses to produce invalid files.
+Everything here builds bytes with the conformance bit writer
+(``aigif.conformance.bitwriter``, shared with the vector builder) rather than
+with ``codec.write``, because the writer refuses to produce invalid files.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import random
 import struct
@@ -25,88 +25,18 @@ import time
 import zlib
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if importlib.util.find_spec("aigif") is None:  # not installed (pip install -e .): use this checkout's
-    sys.path.insert(0, str(HERE.parent / "reference"))
+from aigif.conformance.bitwriter import (DeflateWriter, dec_decimal as dec, expc as expcode, frame, pack, pixel_section,
+                                         ref_bits as ref, se, seed_bits as seed, size_fields, u, ue, uvarint, wrap)
+from aigif.png import SIGNATURE, chunk as png_chunk, ihdr_chunk
 
 MB = 1 << 20
 
-# ---------------------------------------------------------------- bit strings (MSB first, as SPEC.md §1)
-
-
-def u(v: int, n: int) -> str:
-    """u(n) as a '0'/'1' string."""
-    return format(v, f"0{n}b") if n else ""
-
-
-def ue(v: int) -> str:
-    z = (v + 1).bit_length() - 1
-    return "0" * z + format(v + 1, f"0{z + 1}b")
-
-
-def se(v: int) -> str:
-    return ue(2 * v - 1 if v > 0 else -2 * v)
-
-
-def expcode(ident: int) -> str:
-    k, t = divmod(ident, 255)
-    return "11111111" * k + u(t, 8)
-
-
-def seed(s: int) -> str:
-    c = next(i for i, w in enumerate((8, 16, 32, 64)) if s < (1 << w))
-    return u(c, 2) + u(s, (8, 16, 32, 64)[c])
-
-
-def dec(m: int, e: int = 0) -> str:
-    return u(e, 3) + se(m)
-
-
-def pack(bits: str) -> bytes:
-    """A bit string padded with zero bits to a byte boundary."""
-    bits += "0" * (-len(bits) % 8)
-    return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
-
-
-# ---------------------------------------------------------------- bytes helpers
-
-
-def uvarint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, v = v & 0x7F, v >> 7
-        out.append(b | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def wrap(body: bytes) -> bytes:
-    """Container around a body: magic, version, body length, CRC-32."""
-    head = b"AIG\x01" + uvarint(len(body)) + body
-    return head + zlib.crc32(head).to_bytes(4, "little")
-
 
 def framed(*strings: bytes) -> bytes:
-    return b"".join(uvarint(len(s)) + s for s in strings)
+    return frame(strings)
 
 
 # ---------------------------------------------------------------- the core of an sd-1.5 file
-
-SIZE_UNIT = 64
-
-
-def ref(table: str, ident: int) -> str:
-    """A registry reference coded as the wire format codes its table (SPEC.md §3.9)."""
-    from aigif.registry import U4_TABLES
-    try:
-        from aigif.registry import UE_TABLES
-    except ImportError:  # registries before ue-coded references
-        UE_TABLES = ()
-    if table in U4_TABLES:
-        return u(ident, 4)
-    if table in UE_TABLES:
-        return ue(ident)
-    return expcode(ident)
 
 
 def sd_fields(scheduler: int = 1, steps: int = 50, guidance: str | None = None, clip_skip: int = 0) -> str:
@@ -115,13 +45,15 @@ def sd_fields(scheduler: int = 1, steps: int = 50, guidance: str | None = None, 
 
 
 def size_bits(h: int, w: int, g: int = 8) -> dict:
-    """size_unit, height, width (SPEC.md §5): units of 64 exactly when both sides are multiples of 64."""
-    unit = SIZE_UNIT if h % SIZE_UNIT == 0 and w % SIZE_UNIT == 0 else g
-    return {"size_unit": u(unit == SIZE_UNIT, 1), "height": ue(h // unit - 1), "width": se((w - h) // unit)}
+    """size_unit, height, width (SPEC.md §5) as core() arguments."""
+    return dict(size_fields(h, w, g))
+
+
+side_bits = size_bits  # the name tests/test_hostile.py uses for pixel-payload sizes
 
 
 def core(*, pixels=0, model_payload=0, digest=0, extensions=0, coder=0, device="0000", model=expcode(0),
-         dtype=1, noise=0, size_unit="1", height=ue(512 // SIZE_UNIT - 1), width=se(0), seed_bits=seed(42),
+         dtype=1, noise=0, size_unit="1", height=ue(512 // 64 - 1), width=se(0), seed_bits=seed(42),
          fields=None, model_fields="") -> str:
     """The core's bits (SPEC.md §5); defaults: sd-1.5 512x512, cpu, coder none.
     Any argument may be replaced by arbitrary bits."""
@@ -138,56 +70,34 @@ def aigif(core_bits: str | None = None, sections: bytes = b"", text: bytes | Non
 # ---------------------------------------------------------------- DEFLATE bomb (fixed Huffman, RFC 1951)
 
 
-class _LsbWriter:
-    def __init__(self):
-        self.acc, self.n = 0, 0
-
-    def bits(self, v: int, n: int):  # extra bits / header: LSB first
-        self.acc |= v << self.n
-        self.n += n
-
-    def huff(self, code: int, n: int):  # Huffman codes: MSB of the code first
-        for i in reversed(range(n)):
-            self.bits((code >> i) & 1, 1)
-
-    def bytes(self) -> bytes:
-        return self.acc.to_bytes((self.n + 7) // 8, "little")
-
-
 def deflate_bomb(stream_bytes: int = MB) -> tuple[bytes, int]:
     """A raw DEFLATE stream of about ``stream_bytes`` that inflates to
     ``(stream_bytes / 13) * 8 * 258`` zero bytes (about 159x) — one fixed
     Huffman block: literal 0, then matches (258, distance 1). Built in O(size):
     after 24 bits the stream repeats every 8 matches (13 bytes).
     Returns (stream, inflated size)."""
-    head = _LsbWriter()
-    head.bits(0b011, 3)            # BFINAL=1, BTYPE=01
-    head.huff(0x30 + 0, 8)         # literal 0
-    head.huff(0xC0 + 285 - 280, 8)  # length 258
-    head.huff(0, 5)                # distance 1
+    head = DeflateWriter()
+    head.block(True, 1)
+    head.literal(0)
+    head.match(258, 1)
     assert head.n == 24
-    pat = _LsbWriter()
+    pat = DeflateWriter()
     for _ in range(8):
-        pat.huff(0xC5, 8)
-        pat.huff(0, 5)
+        pat.match(258, 1)
     assert pat.n == 104
     reps = max(1, (stream_bytes - 4) // 13)
-    tail = _LsbWriter()
-    tail.huff(0, 7)                # end of block (256)
-    stream = head.bytes() + pat.bytes() * reps + tail.bytes()
+    tail = DeflateWriter()
+    tail.eob()
+    stream = head.getvalue() + pat.getvalue() * reps + tail.getvalue()
     return stream, 1 + 258 * (1 + 8 * reps)
 
 
 # ---------------------------------------------------------------- PNG
 
 
-def png_chunk(ctype: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
-
-
 def png(width: int, height: int, idat: bytes, depth=8, colour=2, interlace=0) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    """A PNG of one IDAT chunk holding ``idat`` as given (any zlib stream, or none)."""
+    return SIGNATURE + ihdr_chunk(width, height, depth, colour, interlace) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 def png_rgb(width: int, height: int, fill: int = 0) -> bytes:
@@ -215,14 +125,6 @@ def png_idat_bomb(width: int, height: int, stream_bytes: int = 512 * 1024) -> by
         adler = zlib.adler32(zero[:n], adler)
         left -= n
     return png(width, height, b"\x78\x01" + raw + struct.pack(">I", adler))
-
-
-def pixel_section(data: bytes, codec_id: int = 0) -> bytes:
-    return bytes.fromhex("ff" * (codec_id // 255)) + bytes([codec_id % 255]) + uvarint(len(data)) + data
-
-
-def side_bits(h: int, w: int, g: int = 8) -> dict:
-    return size_bits(h, w, g)
 
 
 # ---------------------------------------------------------------- the hostile set (each <= 1 MiB)

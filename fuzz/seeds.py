@@ -18,19 +18,16 @@ checksum.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 from pathlib import Path
 
+from aigif import codec, jsonform, text, wire
+from aigif.errors import AigifError
+from aigif.file import Extension, ModelPayload, PixelPayload
+from aigif.registry import load
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if importlib.util.find_spec("aigif") is None:  # not installed (pip install -e .): use this checkout's
-    sys.path.insert(0, str(ROOT / "reference"))
-
-from aigif import codec, jsonform, text, wire  # noqa: E402
-from aigif.errors import AigifError  # noqa: E402
-from aigif.file import Extension, ModelPayload, PixelPayload  # noqa: E402
-from aigif.registry import load  # noqa: E402
 
 REG = load()
 

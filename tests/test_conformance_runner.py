@@ -130,7 +130,7 @@ def expected_failures(name):
     out = set()
     for v in vectors("parse", "reject"):
         if v.cls == "reject":
-            code = v.expect["error"]
+            code = v.expected_json()["error"]
             if name == "accepts-bad-checksum" and code == "E_CHECKSUM":
                 out.add(v.id)
             if name == "wrong-truncation-code" and code == "E_TRUNCATED":
@@ -213,7 +213,7 @@ def test_broken_decoder_as_a_command(tmp_path):
     assert res["reject/checksum-zero"]["exit"] == 0 and res["reject/magic-lowercase"]["exit"] == 1
 
 
-# ---- regen level: broken regenerators (run when regen vectors exist)
+# ---- regen level: broken regenerators (run where the reference can regenerate)
 BROKEN_REGEN = {
     # renders as if the negative prompt were empty
     "ignores-negative-prompt": ('''
@@ -261,8 +261,6 @@ BROKEN_REGEN = {
 @pytest.mark.parametrize("name", sorted(BROKEN_REGEN))
 def test_broken_regenerator_fails_the_regen_vectors(tmp_path, name):
     regen = vectors("regen")
-    if not regen:
-        pytest.skip("no regen vectors yet (vectors/manifest.json lists them as pending)")
     body, catches = BROKEN_REGEN[name]
     script = write_script(tmp_path, name, body)
     report = run(InProcessDecoder.from_script(script), regen, Options(device_class="cpu"), suite=SUITE)
@@ -416,17 +414,33 @@ def test_selection_and_cli_errors(tmp_path):
     assert r.returncode == 2 and "does not match its SHA-256" in r.stderr
 
 
+def test_manifest_of_another_version_is_refused(tmp_path):
+    from aigif.conformance import SuiteError
+    m = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "manifest.json").write_text(json.dumps({**m, "manifest_version": 1}))
+    with pytest.raises(SuiteError, match="manifest_version 1"):
+        load_suite(tmp_path)
+
+
+def test_what_a_vector_expects_comes_from_its_own_files():
+    assert SUITE.by_id("reject/checksum-crc32c").expect == {"outcome": "reject", "error": "E_CHECKSUM"}
+    noise = vectors("noise")[0]
+    assert noise.expect == {"outcome": "noise", **{k: noise.expected_json()[k] for k in ("source", "seed", "shape", "count")}}
+    assert SUITE.by_id("parse/paper-example").expect == {"outcome": "accept"}
+
+
 # ================================================================== regen judging (synthetic vector)
 def regen_suite(tmp_path, tolerance):
-    """A one-vector suite in tmp_path: an 8x8 file and its expected image."""
+    """A one-vector suite in tmp_path: an 8x8 file, its expected image and its tolerance."""
     from aigif.conformance.suite import Suite, Vector
     rgb = bytes((x * 29 + y * 13 + c * 50) & 0xFF for y in range(8) for x in range(8) for c in range(3))
     f = jsonform.new("sd-1.5", REG, height=8, width=8, seed=1, prompt="p")
     (tmp_path / "v.aigif").write_bytes(codec.write(f, REG))
     (tmp_path / "v.png").write_bytes(png.write_png(8, 8, rgb))
+    (tmp_path / "v.json").write_text(json.dumps({"description": "a synthetic regen vector", "tolerance": tolerance}))
     v = Vector("regen/synthetic", "regen", "synthetic", "a synthetic regen vector",
-               expect={"outcome": "image", "tolerance": tolerance},
-               files={"input": tmp_path / "v.aigif", "expected": tmp_path / "v.png"})
+               files={"input": tmp_path / "v.aigif", "expected": tmp_path / "v.png", "meta": tmp_path / "v.json"})
+    assert v.expect == {"outcome": "image", "tolerance": tolerance}
     return Suite(tmp_path, {}, [v]), rgb
 
 

@@ -1,5 +1,8 @@
 """aigif convert / export (issue 5): real-world images in, .aigif out, with
-nothing dropped silently; AUTOMATIC1111 text round-trips through AIGIF."""
+nothing dropped silently; AUTOMATIC1111 text round-trips through AIGIF; the
+sampler names of every tool, mapped through the registry's name tables."""
+import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,16 +13,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from aigif import codec
-from aigif.convert import convert, to_imported
+from aigif.importers.convert import convert, scheduler_key, to_imported
+from aigif.registry import load
 
 importers = pytest.importorskip("aigif.importers")
-from aigif.importers import a1111  # noqa: E402
+from aigif.importers import a1111, samplers  # noqa: E402
 
-from conftest import SHARED  # noqa: E402
+from conftest import ROOT  # noqa: E402
 
-PARSERS = SHARED / "realworld" / "sd-parsers" / "parsers"
-BAD = SHARED / "realworld" / "sd-parsers" / "bad_images"
-pytestmark = pytest.mark.skipif(not PARSERS.is_dir(), reason="../shared/realworld is not beside the checkout")
+SDP = ROOT / "tests" / "data" / "realworld" / "sd-parsers"  # vendored, MIT: see the README there
+PARSERS = SDP / "parsers"
+BAD = SDP / "bad_images"
 
 # file -> (seed, steps, guidance, width x height, scheduler key, noise source, prompt start, negative start)
 EXPECTED = {
@@ -125,8 +129,6 @@ def test_keep_pixels_embeds_lossless_payload(tmp_path):
                                                   ("DPM++ 2M Karras", None, "k-dpmpp-2m-karras"), ("DPM++ 2M SDE", "Automatic", "k-dpmpp-2m-sde-exponential"),
                                                   ("Euler a", None, "k-euler-a"), ("DDIM", None, "a1111-ddim")])
 def test_a1111_sampler_names_including_automatic(sampler, schedule, key):
-    from aigif.convert import scheduler_key
-    from aigif.registry import load
     # A1111 >= 1.9 writes the schedule apart; "Automatic" is the sampler's own default
     assert scheduler_key("AUTOMATIC1111", sampler, schedule, load()) == key
 
@@ -157,13 +159,194 @@ def test_a1111_roundtrip_through_aigif(prompt, negative, sampler, seed, steps, c
     src = ImportedGeneration(source_tool="AUTOMATIC1111", prompt=prompt, negative_prompt=negative, seed=seed, steps=steps,
                              cfg_scale=cfg, sampler=sampler[0], schedule=sampler[1], width=w, height=h)
     text = a1111.format_a1111(src)
-    gen = a1111.read(text)
+    gen = a1111.read_text(text)
     f = codec.read(codec.write(convert(gen).file))
-    back = a1111.read(a1111.format_a1111(to_imported(f)))
+    back = a1111.read_text(a1111.format_a1111(to_imported(f)))
     assert (back.prompt or "", back.negative_prompt or "") == (prompt, negative)
     assert (back.seed, back.steps, back.cfg_scale, back.width, back.height) == (seed, steps, cfg, w, h)
-    from aigif.convert import scheduler_key
-    from aigif.registry import load
     reg = load()
     assert scheduler_key("AUTOMATIC1111", back.sampler, back.schedule, reg) == scheduler_key("AUTOMATIC1111", sampler[0], sampler[1], reg)
     assert (back.sampler, back.schedule or None) in {(sampler[0], sampler[1] if sampler[1] != "Automatic" else None), (sampler[0], sampler[1])}
+
+
+# ---------------------------------------------------------------- the sampler name tables (registry/schedulers.json)
+T = samplers.tables()
+
+@pytest.mark.parametrize("name,cls,subset", [
+    ("DPM++ 2M Karras", "DPMSolverMultistepScheduler", {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++"}),
+    ("Euler a", "EulerAncestralDiscreteScheduler", {}),
+    ("Euler", "EulerDiscreteScheduler", {}),
+    ("DPM++ SDE Karras", "DPMSolverSDEScheduler", {"use_karras_sigmas": True}),
+    ("DPM++ 2M SDE", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
+    ("DPM++ 2M SDE Exponential", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++",
+                                                                  "use_exponential_sigmas": True}),
+    ("DPM++ 3M SDE", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}),
+    ("DDIM", "DDIMScheduler", {"timestep_spacing": "leading", "steps_offset": 1}),
+    ("PLMS", "PNDMScheduler", {"skip_prk_steps": True}),
+    ("UniPC", "UniPCMultistepScheduler", {}),
+    ("LMS", "LMSDiscreteScheduler", {}),
+    ("LMS Karras", "LMSDiscreteScheduler", {"use_karras_sigmas": True}),
+    ("Heun", "HeunDiscreteScheduler", {}),
+    ("DPM2", "KDPM2DiscreteScheduler", {}),
+    ("DPM2 a", "KDPM2AncestralDiscreteScheduler", {}),
+    ("DPM2 a Karras", "KDPM2AncestralDiscreteScheduler", {"use_karras_sigmas": True}),
+    ("LCM", "LCMScheduler", {}),
+    ("k_euler_a", "EulerAncestralDiscreteScheduler", {}),
+])
+def test_a1111_sampler_mapping(name, cls, subset):
+    got_cls, cfg = samplers.to_diffusers("AUTOMATIC1111", name)
+    assert got_cls == cls and subset.items() <= cfg.items()
+
+
+@pytest.mark.parametrize("name", ["DPM adaptive", "DPM fast", "Restart", "DPM++ 2S a", "DPM++ 2S a Karras",
+                                  "Euler a Karras"])
+def test_a1111_unmapped(name):
+    assert samplers.resolve_a1111(name).status == "unmapped"
+    assert samplers.to_diffusers("AUTOMATIC1111", name) == (None, {})
+
+
+def test_a1111_automatic_schedule_depends_on_version():
+    # A1111 >= 1.9: "Automatic" is the sampler's default (Karras for DPM++ 2M)
+    assert samplers.resolve_a1111("DPM++ 2M", "Automatic").key == "dpmpp-2m-karras"
+    assert samplers.resolve_a1111("DPM++ 2M SDE", "Automatic").key == "dpmpp-2m-sde-exponential"
+    assert samplers.resolve_a1111("Euler", "Automatic").key == "euler"
+    # older infotexts (no Schedule type): bare names are uniform
+    assert samplers.resolve_a1111("DPM++ 2M", None).key == "dpmpp-2m"
+    assert samplers.resolve_a1111("DPM++ 2M", "Karras").key == samplers.resolve_a1111("DPM++ 2M Karras").key
+
+
+def test_comfyui_pairs_match_a1111():
+    pairs = [(("dpmpp_2m", "karras"), "DPM++ 2M Karras"), (("euler_ancestral", "normal"), "Euler a"),
+             (("dpmpp_sde", "karras"), "DPM++ SDE Karras"), (("dpmpp_2m_sde_gpu", "exponential"),
+                                                              "DPM++ 2M SDE Exponential"),
+             (("lms", "karras"), "LMS Karras"), (("heun", "normal"), "Heun")]
+    for (s, sch), a in pairs:
+        assert samplers.to_diffusers("ComfyUI", s, sch) == samplers.to_diffusers("AUTOMATIC1111", a)
+    assert samplers.resolve_comfyui("sample_dpmpp_2m", "normal").key == "dpmpp-2m"
+    assert samplers.resolve_comfyui("ddim", "normal").sampler == "euler"
+
+
+def test_every_table_name_resolves():
+    a, c, i, n = (T.tools[k] for k in ("a1111", "comfyui", "invokeai", "novelai"))
+    for name in list(a["samplers"]) + list(a["aliases"]):
+        for sch in [None] + list(a["schedule_types"]):
+            samplers.resolve_a1111(name, sch)
+    for s in c["samplers"]:
+        for sch in c["schedulers"]:
+            r = samplers.resolve_comfyui(s, sch)
+            assert (r.diffusers is None) == (r.status == "unmapped")
+    for s in list(i["schedulers"]) + list(i["legacy_samplers"]):
+        samplers.resolve_invokeai(s)
+    for s in n["samplers"]:
+        samplers.resolve_novelai(s)
+    with pytest.raises(samplers.UnknownSamplerName):
+        samplers.resolve_a1111("Nonexistent")
+
+
+@pytest.mark.parametrize("rel", sorted(EXPECTED))
+def test_real_image_samplers_resolve(rel):
+    gen = importers.read_generation(PARSERS / rel)
+    r = samplers.resolve(gen.source_tool, gen.sampler, gen.schedule)
+    assert r.key
+
+
+def _diffusers_init_args() -> dict[str, set[str]]:
+    """__init__ parameters of every scheduler class, read from diffusers' source (no torch import)."""
+    spec = importlib.util.find_spec("diffusers")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("diffusers not installed")
+    out: dict[str, set[str]] = {}
+    for path in (Path(spec.submodule_search_locations[0]) / "schedulers").glob("scheduling_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                for f in node.body:
+                    if isinstance(f, ast.FunctionDef) and f.name == "__init__":
+                        out[node.name] = {a.arg for a in f.args.args + f.args.kwonlyargs}
+    return out
+
+
+def test_sampler_table_matches_installed_diffusers():
+    args = _diffusers_init_args()
+    for cls, keys in T.class_config_keys.items():
+        assert cls in args, cls
+        assert set(keys) <= args[cls], (cls, set(keys) - args[cls])
+    for key, row in T.solvers.items():
+        if row["class"]:
+            assert set(row["config"]) <= args[row["class"]], key
+        if row.get("fallback"):
+            assert row["fallback"]["class"] in args
+    for key, row in T.schedules.items():
+        if row["config"]:
+            assert any(set(row["config"]) <= set(k) for k in T.class_config_keys.values()), key
+
+
+@pytest.mark.skipif(os.environ.get("AIGIF_TEST_DIFFUSERS") != "1", reason="set AIGIF_TEST_DIFFUSERS=1 (imports torch)")
+def test_sampler_pairs_instantiate_in_diffusers():
+    diffusers = pytest.importorskip("diffusers")
+    base = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1,
+            "timestep_spacing": "leading", "set_alpha_to_one": False, "skip_prk_steps": True, "clip_sample": False}
+    for pair in samplers.as_json()["pairs"]:
+        if not pair["class"] or (pair["class"] == "DPMSolverSDEScheduler" and importlib.util.find_spec("torchsde") is None):
+            continue
+        sch = getattr(diffusers, pair["class"]).from_config(base, **pair["config"])
+        assert all(sch.config[k] == v for k, v in pair["config"].items()), pair["key"]
+        sch.set_timesteps(20)
+
+
+def test_samplers_json_dump():
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "reference") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-m", "aigif.importers.samplers"], capture_output=True, text=True,
+                         env=env, check=True, cwd=ROOT)
+    data = json.loads(out.stdout)
+    assert data["diffusers_version_checked"] == "0.42.1"
+    by_key = {p["key"]: p for p in data["pairs"]}
+    assert by_key["dpmpp-2m-karras"]["class"] == "DPMSolverMultistepScheduler"
+    assert ["dpmpp_2m", "karras"] in by_key["dpmpp-2m-karras"]["comfyui"]
+    assert ["DPM++ 2M", "Karras"] in by_key["dpmpp-2m-karras"]["a1111"]
+    assert by_key["restart"]["class"] is None
+
+
+
+
+def test_name_tables_name_known_solvers_and_schedules():
+    a, c, i, n = (T.tools[k] for k in ("a1111", "comfyui", "invokeai", "novelai"))
+    solvers = [r["sampler"] for r in a["samplers"].values()] + list(c["samplers"].values()) + list(n["samplers"].values())
+    schedules = [r[k] for r in a["samplers"].values() for k in ("auto", "legacy", "own") if k in r]
+    schedules += [x for x in a["schedule_types"].values() if x] + list(c["schedulers"].values())
+    schedules += list(n["noise_schedules"].values()) + [r["natural_schedule"] for r in T.solvers.values()]
+    for pair in list(i["schedulers"].values()) + list(i["legacy_samplers"].values()):
+        solvers.append(pair[0])
+        schedules.append(pair[1])
+    assert set(solvers) <= set(T.solvers) and set(schedules) <= set(T.schedules)
+    assert set(a["aliases"].values()) <= set(a["samplers"])
+    assert all(cls in T.class_config_keys for cls in {r["class"] for r in T.solvers.values()} - {None})
+
+
+SD15_SCHEDULER_CONFIG = {  # stable-diffusion-v1-5's scheduler/scheduler_config.json (PNDMScheduler)
+    "_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+    "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+    "trained_betas": None, "clip_sample": False}
+
+
+def test_registry_pairs_run_their_entry():
+    """Each registry entry's (solver, schedule) pairs give its own diffusers class, and the same
+    configuration over SD 1.5's scheduler config; no pair belongs to two entries."""
+    listed = [tuple(p) for e in T.entries for p in e["pairs"]]
+    assert len(listed) == len(set(listed))
+    diffusers = importlib.util.find_spec("diffusers") and pytest.importorskip("diffusers")
+
+    def effective(cls_name, overrides):
+        cls = getattr(diffusers, cls_name)
+        if "dummy" in cls.__module__:
+            return (cls_name, tuple(sorted(overrides.items())))
+        base = {k: v for k, v in SD15_SCHEDULER_CONFIG.items() if not k.startswith("_")}
+        cfg = dict(cls.from_config(base, **overrides).config)
+        return (cls_name, tuple(sorted((k, str(v)) for k, v in cfg.items() if not k.startswith("_"))))
+
+    for e in T.entries:
+        for pair in e["pairs"]:
+            res = samplers.combine(*pair)
+            assert res.diffusers == e["class"], (e["key"], pair)
+            if diffusers:
+                assert effective(res.diffusers, res.config) == effective(e["class"], e["config"]), (e["key"], pair)

@@ -1,10 +1,13 @@
-"""The website (issue 6): `mkdocs build --strict` passes, every registry entry is on it, every
-internal link and #fragment resolves, and (with Chromium) the pages render.
+"""The website: `mkdocs build --strict` passes, every registry entry is on it with its wire code,
+every internal link and #fragment resolves, SPEC.md and the other documents are included (not
+copied), the API pages show the public functions with their docstrings, and (with Chromium) the
+pages render.
 
 One strict build into a temp dir serves every test of this module.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -19,20 +22,21 @@ import pytest
 
 pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
 pytest.importorskip("material", reason="the docs extra is not installed: pip install -e '.[docs]'")
+pytest.importorskip("mkdocstrings", reason="the docs extra is not installed: pip install -e '.[docs]'")
+
+from tools.docs import api_pages, cli_pages, home_page, repo_links  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import docs_hooks  # noqa: E402  (tools/docs_hooks.py: the hex codes and slugs the site uses)
+INCLUDED = {"SPEC.md": "spec", "conformance/GUIDE.md": "conformance/guide",
+            "conformance/CONTRACT.md": "conformance/contract", "benchmarks/RESULTS.md": "benchmarks"}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    # AIGIF_DOCS_DEMO=0: no `aigif demo` run at build time (the home page uses a vectors/ PNG, or says none)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "AIGIF_DOCS_DEMO": "0"}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+                       cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, f"mkdocs build --strict failed:\n{r.stdout}\n{r.stderr}"
     return out
 
@@ -41,7 +45,7 @@ class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.ids: list[str] = []
-        self.links: list[tuple[str, str]] = []  # (attribute, value)
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
         self.text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -52,7 +56,7 @@ class _Page(HTMLParser):
             self.ids.append(a["name"])
         for attr in ("href", "src"):
             if a.get(attr) is not None and tag in ("a", "link", "img", "script", "source", "iframe"):
-                self.links.append((attr, a[attr]))
+                self.links.append((tag, attr, a[attr]))
 
     def handle_data(self, data):
         self.text.append(data)
@@ -69,6 +73,10 @@ def parse(path: Path) -> _Page:
     return _parsed[path]
 
 
+def text_of(path: Path) -> str:
+    return " ".join("".join(parse(path).text).split())
+
+
 def pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
 
@@ -82,95 +90,102 @@ def tables() -> dict[str, dict]:
     return out
 
 
+def source_of(module: str) -> Path | None:
+    """reference/aigif/codec.py, or .../regen/__init__.py; None if the module is not in this checkout."""
+    base = ROOT / "reference" / Path(*module.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
 def test_expected_pages(site):
     expected = ["index.html", "spec.html", "registry/index.html", "conformance/guide.html",
                 "conformance/contract.html", "cli.html", "api/index.html", "benchmarks.html", "changelog.html"]
     expected += [f"registry/{t}.html" for t in tables()]
-    expected += [f"api/{m}.html" for m in docs_hooks.API_MODULES]
+    expected += [f"api/{m}.html" for m in api_pages.PACKAGES if source_of(m)]
     missing = [p for p in expected if not (site / p).is_file()]
     assert not missing, f"pages missing from the built site: {missing}"
 
 
-def test_spec_is_included_not_copied(site):
-    # One source: docs/ holds no copy of SPEC.md; the page is generated from it at build time.
-    spec = (ROOT / "SPEC.md").read_text(encoding="utf-8")
-    for p in (ROOT / "docs").rglob("*.md"):
-        assert p.read_text(encoding="utf-8").strip() != spec.strip(), f"{p} is a copy of SPEC.md"
-    page = parse(site / "spec.html")
-    ids = set(page.ids)
-    fence = False
-    for line in spec.splitlines():
-        if line.startswith(("```", "~~~")):
-            fence = not fence
+@pytest.mark.parametrize("src, page", INCLUDED.items())
+def test_documents_are_included_not_copied(site, src, page):
+    """docs/ holds a page that includes the repository file, not a copy of it; the site shows its text."""
+    stub = (ROOT / "docs" / f"{page}.md").read_text(encoding="utf-8")
+    assert re.search(r'include-markdown\s+"(\.\./)+' + re.escape(src) + '"', stub), f"docs/{page}.md does not include {src}"
+    assert len(stub) < 300, f"docs/{page}.md holds more than the include"
+    original = (ROOT / src).read_text(encoding="utf-8")
+    first = next(line.lstrip("#").strip() for line in original.splitlines() if line.startswith("#"))
+    assert " ".join(re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", first).split()) in text_of(site / f"{page}.html")
+
+
+def test_every_spec_heading_has_its_anchor(site):
+    from pymdownx.slugs import slugify
+
+    slug = slugify(case="lower")  # mkdocs.yml's toc: GitHub's rule, so SPEC.md's own #links work
+    ids, fence = set(parse(site / "spec.html").ids), False
+    for line in (ROOT / "SPEC.md").read_text(encoding="utf-8").splitlines():
+        fence ^= line.startswith(("```", "~~~"))
         m = None if fence else re.match(r"^#{1,6}\s+(.*?)\s*$", line)
         if m:
-            assert docs_hooks.slug(m.group(1)) in ids, f"SPEC.md heading {m.group(1)!r} has no anchor on spec.html"
+            assert slug(re.sub(r"[`*]", "", m.group(1)), "-") in ids, f"SPEC.md heading {m.group(1)!r} has no anchor"
 
 
-def test_spec_md_anchor_links_have_headings():
-    """SPEC.md's own (#...) links must name headings of SPEC.md (the site drops links that do not)."""
-    spec = (ROOT / "SPEC.md").read_text(encoding="utf-8")
-    docs_hooks._state.clear()  # read the SPEC.md of now, not a cached one
-    anchors = set(docs_hooks.spec_anchors().values())
-    links = sorted(set(re.findall(r"\]\(#([^)\s]+)\)", spec)))
-    dangling = [a for a in links if a not in anchors]
-    assert not dangling, f"SPEC.md links to sections it does not have: {', '.join('#' + a for a in dangling)}"
+def wire_code(coded_as: str, entry: dict) -> str | None:
+    """The entry's bytes on the wire as the registry pages show them (SPEC.md §3.2–§3.4, §3.9)."""
+    c = coded_as.lower()
+    if c.startswith("u4") or c.startswith("u(4)"):
+        return f"{entry['id']:04b}"
+    if c.startswith("exp"):
+        return " ".join(["FF"] * (entry["id"] // 255) + [f"{entry['id'] % 255:02X}"])
+    if c == "ue":
+        return "0" * ((entry["id"] + 1).bit_length() - 1) + f"{entry['id'] + 1:b}"
+    if c.startswith("uvarint"):
+        tag, groups = entry["tag"], []
+        while True:
+            groups.append(tag & 0x7F | (0x80 if tag >> 7 else 0))
+            tag >>= 7
+            if not tag:
+                return " ".join(f"{g:02X}" for g in groups)
+    return None
 
 
 def test_every_registry_entry_is_on_the_site(site):
-    all_text = "\n".join("".join(parse(p).text) for p in pages(site))
     for stem, t in tables().items():
         page = site / "registry" / f"{stem}.html"
-        html = page.read_text(encoding="utf-8")
-        ids = set(parse(page).ids)
-        kind = docs_hooks.coding_kind(t)
+        html, ids, text = page.read_text(encoding="utf-8"), set(parse(page).ids), text_of(page)
         for entry in t["entries"]:
             key = entry["key"]
-            assert key in all_text, f"{stem}: key {key!r} is not on the site"
+            assert key in text, f"{stem}: key {key!r} is not on its page"
             assert key in ids, f"{stem}: no anchor #{key} on registry/{stem}.html"
-            # the entry's wire code is shown next to its anchor
-            m = re.search(rf'id="{re.escape(key)}"', html)
-            near = html[m.start():m.start() + 4000]
-            if kind == "exp":
-                want = docs_hooks.hexbytes(docs_hooks.expcode(entry["id"]))
-            elif kind == "u4":
-                want = f"{entry['id']:04b}"
-            elif kind == "uvarint":
-                want = docs_hooks.hexbytes(docs_hooks.uvarint(entry["tag"]))
-            else:
-                continue
-            assert f">{want}</code>" in near, f"{stem}: {key} does not show its wire code {want}"
-
-
-def test_wire_codes_follow_the_spec():
-    # SPEC.md Appendix B, the boundaries of exp-code; and u(4) shows four bits
-    cases = {0: "00", 1: "01", 254: "FE", 255: "FF 00", 256: "FF 01", 509: "FF FE", 510: "FF FF 00",
-             764: "FF FF FE", 765: "FF FF FF 00", 4079: " ".join(["FF"] * 15 + ["FE"])}
-    for n, hexs in cases.items():
-        assert docs_hooks.hexbytes(docs_hooks.expcode(n)) == hexs
-    assert docs_hooks.hexbytes(docs_hooks.uvarint(300)) == "AC 02"
+            want = wire_code(str(t.get("coded_as", "")), entry)
+            if want is not None:
+                m = re.search(rf'id="{re.escape(key)}"', html)
+                assert f">{want}</code>" in html[m.start():m.start() + 4000], f"{stem}: {key} lacks its wire code {want}"
 
 
 def test_internal_links_resolve(site):
     broken = []
     for page in pages(site):
-        for attr, raw in parse(page).links:
+        for tag, attr, raw in parse(page).links:
             url = urlsplit(raw)
             if url.scheme or url.netloc or raw.startswith(("mailto:", "javascript:", "data:")):
                 continue
+            target = page
             if url.path:
                 target = (page.parent / unquote(url.path)).resolve()
-                if target.is_dir():
-                    target = target / "index.html"
+                target = target / "index.html" if target.is_dir() else target
                 if not target.exists():
                     broken.append(f"{page.relative_to(site)}: {attr}={raw} (no such file)")
                     continue
-            else:
-                target = page
             frag = unquote(url.fragment)
             if frag and target.suffix == ".html" and frag not in parse(target).ids:
                 broken.append(f"{page.relative_to(site)}: {attr}={raw} (no id {frag!r} in {target.relative_to(site)})")
     assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(broken[:50])
+
+
+def test_nothing_is_loaded_from_elsewhere(site):
+    """The site works offline: every stylesheet, script and image is its own."""
+    external = [f"{p.relative_to(site)}: {raw}" for p in pages(site) for tag, attr, raw in parse(p).links
+                if tag != "a" and (urlsplit(raw).scheme or raw.startswith("//"))]
+    assert not external, "\n".join(external[:20])
 
 
 def test_ids_are_unique(site):
@@ -186,14 +201,14 @@ def test_ids_are_unique(site):
 
 def test_home_page_sizes(site):
     from aigif import codec, jsonform
-    n = len(codec.write(jsonform.new(**docs_hooks.PAPER_EXAMPLE)))
-    text = "".join(parse(site / "index.html").text)
-    for s in (f"{n} bytes", "215 bytes", "1,907,472 bytes", "1,291,602 bytes"):
+    data = codec.write(jsonform.new(**home_page.PAPER_EXAMPLE))
+    text = text_of(site / "index.html")
+    for s in (f"{len(data)} bytes", "215 bytes", "1,907,472 bytes", "1,291,602 bytes"):
         assert s in text, f"the home page does not say {s!r}"
-    assert (site / "assets" / "paper-example.aigif").read_bytes() == codec.write(jsonform.new(**docs_hooks.PAPER_EXAMPLE))
+    assert (site / "assets" / "paper-example.aigif").read_bytes() == data
     html = (site / "index.html").read_text(encoding="utf-8")
     if (site / "assets" / "regenerated.png").exists():
-        assert "assets/regenerated.png" in html
+        assert 'src="assets/regenerated.png"' in html
     else:
         assert "No regenerated image in this build" in html
 
@@ -202,110 +217,97 @@ def test_cli_page_lists_every_command(site):
     from aigif.cli import main as cli
     page = parse(site / "cli.html")
     ids, text = set(page.ids), "".join(page.text)
-    programs = ("aigif", "aigif-validate", "aigif-conformance")
+    programs = cli_pages.programs()
+    assert {"aigif", "aigif-validate", "aigif-conformance"} <= set(programs)
     for name in cli.COMMANDS:
-        assert docs_hooks.cli_anchor("aigif", name, programs) in ids, f"cli.html has no section for `aigif {name}`"
+        assert cli_pages.anchor("aigif", name, programs) in ids, f"cli.html has no section for `aigif {name}`"
         assert f"aigif {name}" in text
     assert "usage: aigif" in text
-    for prog in programs:
-        assert prog in ids
-
-
-def test_api_pages_have_signatures(site):
-    text = "".join(parse(site / "api" / "aigif.codec.html").text)
-    for fn in ("read", "write", "validate"):
-        assert f"aigif.codec.{fn}(" in text
-    assert "aigif.regen.encode.record(" in "".join(parse(site / "api" / "aigif.html").text)
-
-
-@pytest.mark.parametrize("src, page", [("conformance/GUIDE.md", "conformance/guide.html"),
-                                       ("conformance/CONTRACT.md", "conformance/contract.html"),
-                                       ("benchmarks/RESULTS.md", "benchmarks.html")])
-def test_included_documents(site, src, page):
-    text = " ".join("".join(parse(site / page).text).split())
-    path = ROOT / src
-    if not path.exists():
-        assert "Not yet written" in text or "No results yet" in text
-        return
-    first = next((line.lstrip("#").strip() for line in path.read_text(encoding="utf-8").splitlines()
-                  if line.startswith("#")), None)
-    if first:
-        plain = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", first)
-        assert " ".join(plain.split()) in text, f"{page} does not show {src}"
-
-
-def test_browser_screenshots(site, tmp_path):
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium); the browser check needs it")
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "screenshot_site.py"), "--site", str(site),
-                        "--out", str(tmp_path), "--page", "index.html", "--page", "spec.html",
-                        "--page", "registry/models.html"],
-                       capture_output=True, text=True, timeout=240)
-    assert r.returncode == 0, r.stdout + r.stderr
-
-
-def test_included_documents_are_rewritten(tmp_path):
-    """GUIDE.md, CONTRACT.md and RESULTS.md, once they exist, build under --strict: links to repository
-    files become links to their pages (or plain text), code is left alone, images are copied."""
-    for name in ("mkdocs.yml", "SPEC.md", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("docs", "registry"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    (tmp_path / "tools").mkdir()
-    shutil.copy(ROOT / "tools" / "docs_hooks.py", tmp_path / "tools")
-    (tmp_path / "conformance").mkdir()
-    (tmp_path / "benchmarks").mkdir()
-    (tmp_path / "conformance" / "GUIDE.md").write_text(
-        "# Testing your decoder\n\nSee [§13](../SPEC.md#13-conformance), [the contract](CONTRACT.md#exit-codes), "
-        "[models](../registry/models.json), [the vectors](../vectors/manifest.json) and ![figure](fig.png).\n\n"
-        "```sh\n[kept](../nowhere.md)\n```\n\n1. one\n2. two\n- a bullet\n", encoding="utf-8")
-    (tmp_path / "conformance" / "fig.png").write_bytes((ROOT / "docs" / "assets" / "extra.css").read_bytes()[:8])
-    (tmp_path / "conformance" / "CONTRACT.md").write_text(
-        "# Decoder contract\n\n## Exit codes\n\nSee [the guide](GUIDE.md) and [a lost anchor](../SPEC.md#no-such-heading).\n",
-        encoding="utf-8")
-    (tmp_path / "benchmarks" / "RESULTS.md").write_text("# Benchmark results\n\nFrom [a script](bench_size.py).\n",
-                                                        encoding="utf-8")
-    (tmp_path / "vectors" / "regen").mkdir(parents=True)
-    (tmp_path / "vectors" / "regen" / "r1.png").write_bytes(_png(8, 8))
-    (tmp_path / "vectors" / "regen" / "r1.aigif").write_bytes(b"AIG\x01" + bytes(30))
-    out = tmp_path / "site"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "AIGIF_DOCS_DEMO": "0"}
-    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
-                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    home = (out / "index.html").read_text(encoding="utf-8")
-    assert 'src="assets/regenerated.png"' in home and "8×8 pixels" in home and "<strong>34 bytes</strong>" in home
-    assert (out / "assets" / "regenerated.png").read_bytes() == _png(8, 8)
-    guide = (out / "conformance" / "guide.html").read_text(encoding="utf-8")
-    assert 'href="../spec.html#13-conformance"' in guide
-    assert 'href="contract.html#exit-codes"' in guide
-    assert 'href="../registry/models.html"' in guide
-    assert "the vectors" in guide and "manifest.json" not in guide
-    assert (out / "repo" / "conformance" / "fig.png").exists()
-    assert "[kept](../nowhere.md)" in re.sub(r"<[^>]+>", "", guide)
-    assert re.search(r"</ol>\s*<ul>", guide), "a bullet list after a numbered one must start a new list"
-    contract = (out / "conformance" / "contract.html").read_text(encoding="utf-8")
-    assert 'href="../spec.html">a lost anchor' in contract
-    assert "Benchmark results" in (out / "benchmarks.html").read_text(encoding="utf-8")
-
-
-def _png(w: int, h: int) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    rows = b"".join(b"\0" + b"".join(bytes((x * 30 % 256, y * 30 % 256, 128)) for x in range(w)) for y in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    assert set(programs) <= ids
 
 
 def test_cli_command_that_cannot_be_imported_is_listed(monkeypatch):
     from aigif.cli import main as cli
     monkeypatch.setitem(cli.COMMANDS, "frobnicate", ("no_such_module_xyz", "a command whose module is missing"))
-    page = docs_hooks.page_cli()
-    section = page[page.index("### `aigif frobnicate`"):]
+    page = cli_pages.page()
+    section = page[page.index("### `aigif frobnicate`"):].split("\n### ")[0]
     assert "A command whose module is missing." in section
-    assert "Not available in this build" in section.split("###")[1]
-    assert "no_such_module_xyz" in section.split("###")[1]
+    assert "Not available in this build" in section and "no_such_module_xyz" in section
+
+
+def _plain(doc: str) -> str:
+    """A docstring's first line as the page shows it: without reST roles and Markdown marks."""
+    first = doc.strip().split("\n\n")[0]
+    first = re.sub(r":\w+:`~?\.?([^`]+)`", r"\1", first)
+    return " ".join(re.sub(r"[`*]", "", first).split())[:60]
+
+
+def test_api_pages_show_public_functions_with_docstrings(site):
+    """Every public function and class of every documented module is on its page, with the first line of
+    its docstring and its signature."""
+    missing = []
+    for module in api_pages.PACKAGES:
+        src = source_of(module)
+        if src is None:
+            continue
+        text = text_of(site / "api" / f"{module}.html")
+        tree = ast.parse(src.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                if isinstance(node, ast.FunctionDef) and f"{node.name}(" not in text:
+                    missing.append(f"{module}.{node.name}: no signature")
+                doc = ast.get_docstring(node)
+                if doc and _plain(doc) not in text:
+                    missing.append(f"{module}.{node.name}: docstring {_plain(doc)!r} not shown")
+    assert not missing, "\n".join(missing)
+    for page in (site / "api").glob("*.html"):  # the docstrings' reST is rendered, not shown
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r":(func|class|mod|meth|data|attr|exc|obj):[`~.\w]", text_of(page)), f"{page.name} shows reST roles"
+        assert not re.search(r"<blockquote>\s*<blockquote>", html), f"{page.name} renders a >>> example as quotes"
+    codec = text_of(site / "api" / "aigif.codec.html")
+    assert all(s in codec for s in ("read(data", "validate(data", "write(f")), "aigif.codec lacks read, validate, write"
+    assert "record(pipe" in text_of(site / "api" / "index.html")
+
+
+def test_signatures_are_whole(site):
+    """Long signatures are wrapped onto lines in their code block, not cut or hidden."""
+    html = (site / "api" / "aigif.registry.html").read_text(encoding="utf-8")
+    blocks = re.findall(r'<div class="doc-signature[^"]*"[^>]*>(.*?)</div>', html, re.S)
+    assert blocks, "no signature blocks on the aigif.registry page"
+    for block in blocks:
+        for line in re.sub(r"<[^>]+>", "", block).splitlines():
+            assert len(line) <= 100, f"a signature line is {len(line)} characters: {line!r}"
+
+
+def _render(page: str, md: str, published: dict[str, str]) -> str:
+    import markdown
+
+    ext = repo_links.RepoLinks("docs")
+    ext.pages, ext.page = published, page
+    return markdown.markdown(md, extensions=[ext])
+
+
+def test_links_to_repository_files_point_to_their_pages():
+    published = {"conformance/CONTRACT.md": "conformance/contract.md", "SPEC.md": "spec.md",
+                 "registry/models.json": "registry/models.md"}
+    html = _render("conformance/guide.md",
+                   "[c](../../conformance/CONTRACT.md#exit-codes) [s](../../SPEC.md#13-conformance) "
+                   "[m](../../registry/models.json) [v](../../vectors/manifest.json) [d](../spec.md) "
+                   "[w](https://example.org/x.md) [a](#here) `[kept](../../SPEC.md)`", published)
+    assert 'href="contract.html#exit-codes"' not in html  # mkdocs turns .md into .html later
+    assert 'href="contract.md#exit-codes"' in html
+    assert 'href="../spec.md#13-conformance"' in html
+    assert 'href="../registry/models.md"' in html
+    assert "<span>v</span>" in html  # an unpublished file: the text stays, the link goes
+    assert 'href="../spec.md"' in html and 'href="https://example.org/x.md"' in html and 'href="#here"' in html
+    assert "[kept](../../SPEC.md)" in html
+
+
+def test_browser_screenshots(site, tmp_path):
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium); the browser check needs it")
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "screenshot_site.py"), "--site", str(site),
+                        "--out", str(tmp_path), "--page", "index.html", "--page", "spec.html",
+                        "--page", "registry/schedulers.html", "--page", "api/aigif.codec.html"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr

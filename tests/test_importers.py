@@ -1,5 +1,6 @@
 """Tests of aigif.importers: real images from sd-parsers' test set, damaged
-files, fuzzing, the A1111 infotext round trip, and the sampler tables.
+files, fuzzing, and the A1111 infotext round trip (the sampler tables are
+tested with the conversion, in test_convert.py).
 
 The expected values below were written by hand from each image's raw
 metadata (PNG text chunks / EXIF UserComment / stealth payload), not
@@ -7,15 +8,12 @@ produced by the importer.
 """
 from __future__ import annotations
 
-import ast
 import gzip
 import importlib.util
 import io
 import json
-import os
 import re
 import struct
-import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -28,17 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("aigif") is None or importlib.util.find_spec("aigif.importers") is None:
     sys.path.insert(0, str(ROOT / "reference"))
 
+from aigif import png  # noqa: E402
 from aigif.importers import ImportFailure, read_generation, read_generation_bytes  # noqa: E402
 from aigif.importers import a1111, comfyui, samplers  # noqa: E402
 from aigif.importers.containers import MAX_TEXT_BYTES, decode_user_comment, read_container  # noqa: E402
 from aigif.importers.generation import ImportedGeneration  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SDP = SHARED / "realworld" / "sd-parsers"
+SDP = ROOT / "tests" / "data" / "realworld" / "sd-parsers"  # vendored, MIT: see the README there
 PARSERS = SDP / "parsers"
 BAD = SDP / "bad_images"
-
-needs_shared = pytest.mark.skipif(not PARSERS.is_dir(), reason="../shared/realworld/sd-parsers not present")
 
 COMFY_NEG = ("(hands), text, error, cropped, (worst quality:1.2), (low quality:1.2), normal quality, "
              "(jpeg artifacts:1.3), signature, watermark, username, blurry, artist name, monochrome, sketch, "
@@ -130,12 +126,10 @@ def _all_parser_images() -> list[str]:
 
 # ------------------------------------------------------------------ real images
 
-@needs_shared
 def test_every_parser_image_has_expectations():
     assert _all_parser_images() == sorted(EXPECTED)
 
 
-@needs_shared
 @pytest.mark.parametrize("rel", sorted(EXPECTED))
 def test_real_image(rel):
     gen = read_generation(PARSERS / rel)
@@ -147,13 +141,11 @@ def test_real_image(rel):
     assert gen.raw, "the raw metadata must be kept"
 
 
-@needs_shared
 def test_same_bytes_path_and_memory():
     p = PARSERS / "Fooocus/fooocus1_cropped.png"
     assert read_generation(p).to_dict() == read_generation_bytes(p.read_bytes()).to_dict()
 
 
-@needs_shared
 def test_comfyui_two_pass_is_reported():
     gen = read_generation(PARSERS / "ComfyUI/unclip_2pass_cropped.png")
     assert gen.hires["node"] == "41" and gen.hires["seed"] == 119080905858220 and gen.hires["steps"] == 8
@@ -164,7 +156,6 @@ def test_comfyui_two_pass_is_reported():
     assert any("#3 -> #41" in x for x in gen.notes)
 
 
-@needs_shared
 def test_comfyui_regional_prompts_and_split_sampler_are_reported():
     night = read_generation(PARSERS / "ComfyUI/night_evening_day_morning_cropped.png")
     regional = [x for x in night.lost if x.startswith("regional positive text")]
@@ -176,7 +167,6 @@ def test_comfyui_regional_prompts_and_split_sampler_are_reported():
     assert any("clip_skip_2" in x for x in noisy.notes)
 
 
-@needs_shared
 def test_lost_and_extra_for_other_tools():
     fo = read_generation(PARSERS / "Fooocus/fooocus1_cropped.png")
     assert fo.extra["sharpness"] == 2 and len(fo.extra["full_prompt"]) == 2
@@ -197,7 +187,6 @@ BAD_EXPECTED = {
 }
 
 
-@needs_shared
 @pytest.mark.parametrize("name", sorted(BAD_EXPECTED))
 def test_bad_images(name):
     with pytest.raises(ImportFailure) as ei:
@@ -206,7 +195,6 @@ def test_bad_images(name):
     assert ei.value.message and "\n" not in str(ei.value)
 
 
-@needs_shared
 def test_text_after_idat_is_valid_png():
     # tEXt/zTXt after IDAT is legal PNG; the file carries A1111 parameters in a
     # zTXt chunk after IDAT (sd-parsers' own test expects it to parse).
@@ -215,7 +203,6 @@ def test_text_after_idat_is_valid_png():
     assert (gen.prompt, gen.seed, gen.steps, gen.cfg_scale) == ("photo of a duck", 235284042, 15, 5.0)
 
 
-@needs_shared
 def test_all_bad_images_covered():
     assert sorted(p.name for p in BAD.iterdir()) == sorted(list(BAD_EXPECTED) + ["text_after_idat.png"])
 
@@ -233,8 +220,6 @@ def test_io_errors(tmp_path):
 # ------------------------------------------------------------------ fuzzing
 
 def _real_files() -> list[bytes]:
-    if not PARSERS.is_dir():
-        return [b""]
     return [p.read_bytes() for p in sorted(PARSERS.glob("*/*"))] + [p.read_bytes() for p in sorted(BAD.iterdir())]
 
 
@@ -248,7 +233,6 @@ def _expect_only_import_failure(data: bytes) -> None:
         assert not e.internal, f"parser bug caught by the safety net: {e} ({e.__cause__!r})"
 
 
-@needs_shared
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fuzz_byte_corruption(data):
@@ -270,25 +254,16 @@ def test_fuzz_byte_corruption(data):
 
 
 def _png_chunks(data: bytes) -> list[list]:
-    pos, out = 8, []
-    while pos + 8 <= len(data):
-        n, t = struct.unpack_from(">I4s", data, pos)
-        out.append([t, data[pos + 8:pos + 8 + n]])
-        pos += 12 + n
-    return out
+    return [[c.type, bytes(c.data)] for c in png.chunks(data)]
 
 
 def _png_build(chunks) -> bytes:
-    b = bytearray(b"\x89PNG\r\n\x1a\n")
-    for t, d in chunks:
-        b += struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    return bytes(b)
+    return png.SIGNATURE + b"".join(png.chunk(t, d) for t, d in chunks)
 
 
 REAL_PNG_TEXT = [b for b in REAL if b.startswith(b"\x89PNG") and (b"tEXt" in b or b"zTXt" in b)]
 
 
-@needs_shared
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fuzz_text_chunks_with_valid_crc(data):
@@ -316,13 +291,12 @@ def test_fuzz_text_chunks_with_valid_crc(data):
 
 
 COMFY_GRAPHS = [read_container((PARSERS / k).read_bytes()).first("prompt").value
-                for k in EXPECTED if k.startswith("ComfyUI")] if PARSERS.is_dir() else ["{}"]
+                for k in EXPECTED if k.startswith("ComfyUI")]
 
 _JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
                        st.text(max_size=8), st.just([]), st.just({}))
 
 
-@needs_shared
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fuzz_comfyui_graph_values(data):
@@ -338,7 +312,7 @@ def test_fuzz_comfyui_graph_values(data):
         ins[key] = data.draw(st.one_of(_JSON_LEAF, st.tuples(st.sampled_from(ids + ["999"]),
                                                              st.integers(-1, 3)).map(list)))
     try:
-        comfyui.read(json.dumps(graph))
+        comfyui.read_graph(json.dumps(graph))
     except ImportFailure as e:
         assert not e.internal
 
@@ -497,7 +471,7 @@ def test_a1111_quoted_values_and_multiline():
             'Denoising strength: 0.4, Hires upscale: 2, Hires steps: 10, Hires upscaler: Latent, '
             'Lora hashes: "detail: abcdef123456, style: 123456abcdef", '
             'Hashes: {"vae": "abc", "model": "0123456789"}, Variation seed: 5, Version: f2.0.1v1.10.1-previous-6')
-    gen = a1111.read(text)
+    gen = a1111.read_text(text)
     assert gen.prompt == "line one, with: colon\nline two"
     assert gen.negative_prompt == "neg one\nneg two"
     assert gen.seed == 18446744073709551615 and gen.cfg_scale == 6.5 and gen.schedule == "Karras"
@@ -516,25 +490,25 @@ def test_a1111_model_name_with_comma_must_be_quoted():
                              cfg_scale=7.0, seed=1, width=512, height=512, model_name='my, "odd": model')
     text = a1111.format_a1111(gen)
     assert 'Model: "my, \\"odd\\": model"' in text
-    assert a1111.read(text).model_name == 'my, "odd": model'
+    assert a1111.read_text(text).model_name == 'my, "odd": model'
 
 
 def test_a1111_prompt_rules():
     # "Negative prompt:" only counts at the start of a line
-    g = a1111.read("a Negative prompt: b\nSteps: 1, Sampler: Euler, Seed: 2")
+    g = a1111.read_text("a Negative prompt: b\nSteps: 1, Sampler: Euler, Seed: 2")
     assert (g.prompt, g.negative_prompt) == ("a Negative prompt: b", "")
     # a last line with fewer than 3 parameters belongs to the prompt
     info = a1111.parse_infotext("a\nStyle: x, Mood: y")
     assert info.prompt == "a\nStyle: x, Mood: y" and info.params == {}
     with pytest.raises(ImportFailure) as ei:
-        a1111.read("just a prompt")
+        a1111.read_text("just a prompt")
     assert ei.value.code == "E_IMPORT_MALFORMED"
     with pytest.raises(ImportFailure):
-        a1111.read("p\nSteps: many, Sampler: Euler, Seed: 2")
+        a1111.read_text("p\nSteps: many, Sampler: Euler, Seed: 2")
 
 
 def test_a1111_loras_from_prompt():
-    g = a1111.read('x <lora:detail:0.6> <lora:style:1:0.5>\nSteps: 1, Sampler: Euler, Seed: 2, '
+    g = a1111.read_text('x <lora:detail:0.6> <lora:style:1:0.5>\nSteps: 1, Sampler: Euler, Seed: 2, '
                    'Lora hashes: "detail: aaaaaaaaaaaa"')
     assert g.loras[0] == {"name": "detail", "kind": "lora", "weight": 0.6, "hash": "aaaaaaaaaaaa"}
     assert g.loras[1]["weight"] == 1.0 and g.loras[1]["weight_unet"] == 0.5
@@ -617,7 +591,7 @@ _GEN = st.builds(
     seed=st.integers(0, 2**64 - 1),
     steps=st.integers(1, 150),
     cfg_scale=st.floats(0, 30, allow_nan=False, allow_infinity=False),
-    sampler=st.sampled_from(sorted(samplers.A1111_SAMPLERS)),
+    sampler=st.sampled_from(sorted(samplers.tables().tools["a1111"]["samplers"])),
     schedule=st.one_of(st.none(), st.sampled_from(["Automatic", "Karras", "Exponential", "SGM Uniform"])),
     width=st.integers(64, 4096),
     height=st.integers(64, 4096),
@@ -637,7 +611,7 @@ _ROUNDTRIP_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "cfg_scale", 
 @given(_GEN)
 def test_a1111_roundtrip(gen):
     text = a1111.format_a1111(gen)
-    back = a1111.read(text)
+    back = a1111.read_text(text)
     assert {f: getattr(back, f) for f in _ROUNDTRIP_FIELDS} == {f: getattr(gen, f) for f in _ROUNDTRIP_FIELDS}
     # and A1111's own parser reads the same text the same way
     assert _a1111_reference_parse(text) == _ours_as_reference(text)
@@ -652,7 +626,7 @@ def test_a1111_any_prompt_reads_like_a1111(prompt, negative, model):
     text = a1111.format_a1111(gen)
     assert _a1111_reference_parse(text) == _ours_as_reference(text)
     if a1111.a1111_representable(prompt, negative):
-        back = a1111.read(text)
+        back = a1111.read_text(text)
         assert (back.prompt, back.negative_prompt, back.model_name) == (prompt, negative, model)
 
 
@@ -690,7 +664,7 @@ def test_comfyui_api_only_lora_clipskip_custom_sampler():
         "13": _node("VAEDecode", samples=["12", 0], vae=["1", 2]),
         "14": _node("SaveImage", images=["13", 0], filename_prefix="x"),
     }
-    gen = comfyui.read(json.dumps(graph))
+    gen = comfyui.read_graph(json.dumps(graph))
     assert (gen.prompt, gen.negative_prompt) == ("  a fox, (red:1.2)  ", "blurry")
     assert (gen.seed, gen.steps, gen.cfg_scale, gen.sampler, gen.schedule) == (2**64 - 1, 28, 4.5, "dpmpp_2m", "karras")
     assert (gen.width, gen.height, gen.batch_size, gen.clip_skip, gen.vae) == (832, 1216, 2, 2, None)
@@ -713,7 +687,7 @@ def test_comfyui_samplercustom_and_primitive_links():
         "9": _node("VAEDecode", samples=["8", 0], vae=["1", 2]),
         "10": _node("PreviewImage", images=["9", 0]),
     }
-    gen = comfyui.read(json.dumps(graph))
+    gen = comfyui.read_graph(json.dumps(graph))
     assert (gen.seed, gen.steps, gen.cfg_scale, gen.sampler, gen.schedule) == \
         (123456789012345678, 12, 6.0, "euler_ancestral", "karras")
     assert (gen.prompt, gen.negative_prompt, gen.width, gen.height, gen.clip_skip) == ("p", None, 512, 640, 2)
@@ -749,11 +723,11 @@ def test_comfyui_webp_exif_prompt():
 
 def test_comfyui_failures():
     with pytest.raises(ImportFailure) as ei:
-        comfyui.read(json.dumps({"1": _node("CheckpointLoaderSimple", ckpt_name="x")}))
+        comfyui.read_graph(json.dumps({"1": _node("CheckpointLoaderSimple", ckpt_name="x")}))
     assert ei.value.code == "E_IMPORT_UNSUPPORTED_TOOL"
     for bad in ("[1, 2]", "{", "[" * 100000, '{"1": 5}'):
         with pytest.raises(ImportFailure) as ei:
-            comfyui.read(bad)
+            comfyui.read_graph(bad)
         assert ei.value.code == "E_IMPORT_MALFORMED"
     with pytest.raises(ImportFailure) as ei:
         read_generation_bytes(_png([("workflow", '{"nodes": []}', False)]))
@@ -769,146 +743,8 @@ def test_unknown_tool_vs_no_metadata():
     assert ei.value.code == "E_IMPORT_UNSUPPORTED_TOOL"
 
 
-# ------------------------------------------------------------------ samplers
-
-@pytest.mark.parametrize("name,cls,subset", [
-    ("DPM++ 2M Karras", "DPMSolverMultistepScheduler", {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++"}),
-    ("Euler a", "EulerAncestralDiscreteScheduler", {}),
-    ("Euler", "EulerDiscreteScheduler", {}),
-    ("DPM++ SDE Karras", "DPMSolverSDEScheduler", {"use_karras_sigmas": True}),
-    ("DPM++ 2M SDE", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
-    ("DPM++ 2M SDE Exponential", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++",
-                                                                  "use_exponential_sigmas": True}),
-    ("DPM++ 3M SDE", "DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}),
-    ("DDIM", "DDIMScheduler", {"timestep_spacing": "leading", "steps_offset": 1}),
-    ("PLMS", "PNDMScheduler", {"skip_prk_steps": True}),
-    ("UniPC", "UniPCMultistepScheduler", {}),
-    ("LMS", "LMSDiscreteScheduler", {}),
-    ("LMS Karras", "LMSDiscreteScheduler", {"use_karras_sigmas": True}),
-    ("Heun", "HeunDiscreteScheduler", {}),
-    ("DPM2", "KDPM2DiscreteScheduler", {}),
-    ("DPM2 a", "KDPM2AncestralDiscreteScheduler", {}),
-    ("DPM2 a Karras", "KDPM2AncestralDiscreteScheduler", {"use_karras_sigmas": True}),
-    ("LCM", "LCMScheduler", {}),
-    ("k_euler_a", "EulerAncestralDiscreteScheduler", {}),
-])
-def test_a1111_sampler_mapping(name, cls, subset):
-    got_cls, cfg = samplers.to_diffusers("AUTOMATIC1111", name)
-    assert got_cls == cls and subset.items() <= cfg.items()
-
-
-@pytest.mark.parametrize("name", ["DPM adaptive", "DPM fast", "Restart", "DPM++ 2S a", "DPM++ 2S a Karras",
-                                  "Euler a Karras"])
-def test_a1111_unmapped(name):
-    assert samplers.resolve_a1111(name).status == "unmapped"
-    assert samplers.to_diffusers("AUTOMATIC1111", name) == (None, {})
-
-
-def test_a1111_automatic_schedule_depends_on_version():
-    # A1111 >= 1.9: "Automatic" is the sampler's default (Karras for DPM++ 2M)
-    assert samplers.resolve_a1111("DPM++ 2M", "Automatic").key == "dpmpp-2m-karras"
-    assert samplers.resolve_a1111("DPM++ 2M SDE", "Automatic").key == "dpmpp-2m-sde-exponential"
-    assert samplers.resolve_a1111("Euler", "Automatic").key == "euler"
-    # older infotexts (no Schedule type): bare names are uniform
-    assert samplers.resolve_a1111("DPM++ 2M", None).key == "dpmpp-2m"
-    assert samplers.resolve_a1111("DPM++ 2M", "Karras").key == samplers.resolve_a1111("DPM++ 2M Karras").key
-
-
-def test_comfyui_pairs_match_a1111():
-    pairs = [(("dpmpp_2m", "karras"), "DPM++ 2M Karras"), (("euler_ancestral", "normal"), "Euler a"),
-             (("dpmpp_sde", "karras"), "DPM++ SDE Karras"), (("dpmpp_2m_sde_gpu", "exponential"),
-                                                              "DPM++ 2M SDE Exponential"),
-             (("lms", "karras"), "LMS Karras"), (("heun", "normal"), "Heun")]
-    for (s, sch), a in pairs:
-        assert samplers.to_diffusers("ComfyUI", s, sch) == samplers.to_diffusers("AUTOMATIC1111", a)
-    assert samplers.resolve_comfyui("sample_dpmpp_2m", "normal").key == "dpmpp-2m"
-    assert samplers.resolve_comfyui("ddim", "normal").sampler == "euler"
-
-
-def test_every_table_name_resolves():
-    for name in samplers.A1111_SAMPLERS:
-        for sch in [None] + list(samplers.A1111_SCHEDULE_TYPES):
-            samplers.resolve_a1111(name, sch)
-    for s in samplers.COMFYUI_SAMPLERS:
-        for sch in samplers.COMFYUI_SCHEDULERS:
-            r = samplers.resolve_comfyui(s, sch)
-            assert (r.diffusers is None) == (r.status == "unmapped")
-    for s in list(samplers.INVOKEAI_SCHEDULERS) + list(samplers.INVOKEAI_LEGACY_SAMPLERS):
-        samplers.resolve_invokeai(s)
-    for s in samplers.NOVELAI_SAMPLERS:
-        samplers.resolve_novelai(s)
-    with pytest.raises(samplers.UnknownSamplerName):
-        samplers.resolve_a1111("Nonexistent")
-
-
-@needs_shared
-@pytest.mark.parametrize("rel", sorted(EXPECTED))
-def test_real_image_samplers_resolve(rel):
-    gen = read_generation(PARSERS / rel)
-    r = samplers.resolve(gen.source_tool, gen.sampler, gen.schedule)
-    assert r.key
-
-
-def _diffusers_init_args() -> dict[str, set[str]]:
-    """__init__ parameters of every scheduler class, read from diffusers' source (no torch import)."""
-    spec = importlib.util.find_spec("diffusers")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("diffusers not installed")
-    out: dict[str, set[str]] = {}
-    for path in (Path(spec.submodule_search_locations[0]) / "schedulers").glob("scheduling_*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef):
-                for f in node.body:
-                    if isinstance(f, ast.FunctionDef) and f.name == "__init__":
-                        out[node.name] = {a.arg for a in f.args.args + f.args.kwonlyargs}
-    return out
-
-
-def test_sampler_table_matches_installed_diffusers():
-    args = _diffusers_init_args()
-    for cls, keys in samplers.DIFFUSERS_CLASS_KEYS.items():
-        assert cls in args, cls
-        assert set(keys) <= args[cls], (cls, set(keys) - args[cls])
-    for key, row in samplers.SAMPLERS.items():
-        if row["diffusers"]:
-            assert set(row["config"]) <= args[row["diffusers"]], key
-        if row.get("fallback"):
-            assert row["fallback"][0] in args
-    for key, row in samplers.SCHEDULES.items():
-        if row["config"]:
-            assert any(set(row["config"]) <= set(k) for k in samplers.DIFFUSERS_CLASS_KEYS.values()), key
-
-
-@pytest.mark.skipif(os.environ.get("AIGIF_TEST_DIFFUSERS") != "1", reason="set AIGIF_TEST_DIFFUSERS=1 (imports torch)")
-def test_sampler_pairs_instantiate_in_diffusers():
-    diffusers = pytest.importorskip("diffusers")
-    base = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1,
-            "timestep_spacing": "leading", "set_alpha_to_one": False, "skip_prk_steps": True, "clip_sample": False}
-    for pair in samplers.as_json()["pairs"]:
-        if not pair["class"] or (pair["class"] == "DPMSolverSDEScheduler" and importlib.util.find_spec("torchsde") is None):
-            continue
-        sch = getattr(diffusers, pair["class"]).from_config(base, **pair["config"])
-        assert all(sch.config[k] == v for k, v in pair["config"].items()), pair["key"]
-        sch.set_timesteps(20)
-
-
-def test_samplers_json_dump():
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "reference") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-m", "aigif.importers.samplers"], capture_output=True, text=True,
-                         env=env, check=True, cwd=ROOT)
-    data = json.loads(out.stdout)
-    assert data["diffusers_version_checked"] == "0.42.1"
-    by_key = {p["key"]: p for p in data["pairs"]}
-    assert by_key["dpmpp-2m-karras"]["class"] == "DPMSolverMultistepScheduler"
-    assert ["dpmpp_2m", "karras"] in by_key["dpmpp-2m-karras"]["comfyui"]
-    assert ["DPM++ 2M", "Karras"] in by_key["dpmpp-2m-karras"]["a1111"]
-    assert by_key["restart"]["class"] is None
-
-
 # ------------------------------------------------------------------ sd-parsers, evaluated on every image
 
-@needs_shared
 @pytest.mark.parametrize("rel", sorted(EXPECTED))
 def test_agreement_with_sd_parsers(rel):
     """Where sd-parsers and we should agree, we do (its prompts are stripped, its numbers often strings)."""

@@ -4,7 +4,7 @@ file -- same JSON fields (SPEC §17) or the same error code (SPEC §9, §10).
 
 The reference is used only as a black box: ``codec.read/write`` and
 ``jsonform.new/to_json/from_json``.  Findings are logged in
-``spec-drafts/spec-parser-notes.md``.
+``tests/specparser/NOTES.md``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _text_coder_nibble(data: bytes):
 
 
 def known_disagreement(data: bytes, ref, mine) -> str | None:
-    """Disagreements logged in spec-drafts/spec-parser-notes.md, each matched
+    """Disagreements logged in tests/specparser/NOTES.md, each matched
     as narrowly as possible.  Where SPEC.md is clear this parser follows it."""
     # P2: SPEC Appendix E.1 says "When several errors apply, any of them may
     # be reported"; the reference reports a non-canonical symbol

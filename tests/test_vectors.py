@@ -79,7 +79,7 @@ def test_manifest_sha256_match_files():
     assert len(suite.vectors) == len(MANIFEST["vectors"])
     assert verify(suite.vectors) == []
     listed = {f["path"] for v in MANIFEST["vectors"] for f in v["files"].values()}
-    on_disk = {f"{c}/{p.name}" for c in BY_CLASS for p in (VECTORS / c).iterdir() if p.name != ".gitkeep"}
+    on_disk = {f"{c}/{p.name}" for c in BY_CLASS for p in (VECTORS / c).iterdir()}
     assert on_disk == listed, f"files not in the manifest: {sorted(on_disk - listed)[:5]}"
 
 
@@ -89,6 +89,19 @@ def test_manifest_registry_is_current():
     assert MANIFEST["registry"]["files"] == files, "the registry changed since the vectors were built: run python -m tools.vectors"
     assert MANIFEST["registry"]["sha256"] == registry_sha256(files)
     assert MANIFEST["registry"]["version"] == registry_version()
+
+
+def test_a_vector_the_reference_disagrees_with_stops_the_build():
+    """No vector is left out quietly: one the reference disagrees with is a build error."""
+    from tools.vectors.common import BuildError, Vectors
+    from tools.vectors.parse_cases import add_parse
+    from tools.vectors.reject_cases import add_reject
+    vs = Vectors()
+    with pytest.raises(BuildError, match="the reference says E_MAGIC"):
+        add_reject(vs, "empty", b"", "E_TRUNCATED", "an empty file", "§4.1")
+    with pytest.raises(BuildError, match="the reference rejects it"):
+        add_parse(vs, "empty", b"", "an empty file")
+    assert vs.vectors == []
 
 
 def test_ids_are_unique_and_name_their_files():

@@ -1,10 +1,12 @@
 """Measure the regen vectors on this machine: render each in-process with the
 reference regenerator and record PSNR against its expected image, in the
 conformance runner's --results format, so that
-``build_vectors.py --tolerances-from`` can turn runs on several platforms,
-thread counts and processes into the tolerances the vectors state.
+``python -m tools.vectors --tolerances-from`` can turn runs on several
+platforms, thread counts and processes into the tolerances the vectors state.
+Keep each run beside the tolerances, as conformance/tolerances/measurements-<label>.json.
 
-    AIGIF_THREADS=2 python tools/measure_regen.py --device-class cpu --label cpu-2threads --out R2.json
+    AIGIF_THREADS=2 python -m tools.measure_regen --device-class cpu --label cpu-2threads \
+        --out conformance/tolerances/measurements-cpu-2threads.json
 """
 from __future__ import annotations
 

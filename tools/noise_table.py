@@ -8,20 +8,16 @@ which round-trips float32).  The latent shape matters for ``torch-cpu`` only
 (torch's CPU kernel depends on the tensor size), not for ``a1111-nv`` or
 ``portable``.
 
-    python tools/noise_table.py                       # all CPU sources
-    python tools/noise_table.py --source portable --count 4
+    python -m tools.noise_table                       # all CPU sources
+    python -m tools.noise_table --source portable --count 4
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import struct
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-
-from aigif.noise import CPU_KEYS, KEYS, NoiseUnavailable, get_source  # noqa: E402
+from aigif.noise import CPU_KEYS, KEYS, NoiseUnavailable, get_source
 
 SEEDS = (0, 1, 42, 829557441, 2**32 + 5, 2**64 - 1)
 

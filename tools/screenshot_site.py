@@ -37,7 +37,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PAGES = ["index.html", "spec.html", "registry/index.html", "registry/models.html", "registry/schedulers.html"]
+DEFAULT_PAGES = ["index.html", "spec.html", "registry/index.html", "registry/models.html", "registry/schedulers.html",
+                 "cli.html", "api/index.html", "api/aigif.codec.html"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--mute-audio", "--disable-extensions", "--disable-dev-shm-usage",

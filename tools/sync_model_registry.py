@@ -2,7 +2,7 @@
 SHA-256 of every weight file (the regenerator verifies them, SPEC.md §12.2) and
 the image size it was built for.
 
-    python tools/sync_model_registry.py          # after tools/build_conformance_models.py
+    python -m tools.sync_model_registry          # after python -m tools.build_conformance_models
 """
 from __future__ import annotations
 

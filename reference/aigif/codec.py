@@ -18,8 +18,7 @@ def read(data: bytes, reg: Registry | None = None) -> AigifFile:
     reg = reg or load()
     data = bytes(data)
     start, end = container.read_container(data)                      # steps 1–5
-    parsed, pos = core.read_core(reg, data, start, end)              # step 6
-    c = core.core_values(parsed)
+    c, pos = core.read_core(reg, data, start, end)                   # step 6
     f = AigifFile(
         model=c["model"], height=c["size"][0], width=c["size"][1], seed=c["seed"],
         fields=c["fields"], model_fields=c["model_fields"], device=c["device"],

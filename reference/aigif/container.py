@@ -23,7 +23,7 @@ MAX_BODY = (1 << 32) - 1  # SPEC.md §11
 class Magic(wire.ByteField):
     """§4.1: "AIG"; a short file that is a prefix of it is truncated."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         head = stream.data[:3]
         if len(head) < 3:
             code = "E_TRUNCATED" if head and MAGIC.startswith(head) else "E_MAGIC"
@@ -40,7 +40,7 @@ class Magic(wire.ByteField):
 class Version(wire.ByteField):
     """§4.1: the format version byte."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         if stream.end < 4:
             raise AigifError("E_TRUNCATED", "file ends before the format version", offset=3)
         v = stream.data[3]
@@ -56,7 +56,7 @@ class Version(wire.ByteField):
 class BodyLength(wire.ByteField):
     """§4.2: uvarint L, 1 ≤ L ≤ MAX_BODY; a cut-off uvarint is a truncated file."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         n = stream.uvarint(truncated_code="E_TRUNCATED")
         if not 1 <= n <= MAX_BODY:
@@ -72,14 +72,14 @@ class BodyLength(wire.ByteField):
 class Body(wire.ByteField):
     """§4.2: the file is exactly header + L + 4 bytes; parses to (start, end)."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         start = stream.pos
-        expected = start + context.body_length + 4
+        expected = start + context["body_length"] + 4
         if stream.end < expected:
             raise AigifError("E_TRUNCATED", f"file has {stream.end} bytes; its header says {expected}", offset=stream.end)
         if stream.end > expected:
             raise AigifError("E_TRAILING_DATA", f"{stream.end - expected} bytes after the end of the file", offset=expected)
-        stream.pos = start + context.body_length
+        stream.pos = start + context["body_length"]
         return start, stream.pos
 
     def write(self, stream, value, context):
@@ -89,7 +89,7 @@ class Body(wire.ByteField):
 class Checksum(wire.ByteField):
     """§4.3: CRC-32 (zlib's) of every byte before it, little-endian."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         crc = int.from_bytes(stream.data[at:at + 4], "little")
         if zlib.crc32(memoryview(stream.data)[:at]) != crc:
@@ -114,7 +114,7 @@ CONTAINER = Struct(
 
 def read_container(data: bytes) -> tuple[int, int]:
     """Steps 1–5 of SPEC.md §9; returns the body's (start, end) offsets."""
-    return CONTAINER.parse_stream(wire.ByteReader(data)).body
+    return wire.parse(CONTAINER, wire.ByteReader(data))["body"]
 
 
 def write_container(body: bytes) -> bytes:

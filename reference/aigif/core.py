@@ -37,7 +37,7 @@ class Size(wire.Prim):
         super().__init__()
         self.reg = reg
 
-    def _parse(self, stream, context, path):
+    def _parsereport(self, stream, context, path):  # needs the context (the model), unlike wire.Prim.read
         g = self.reg.size_multiple(context.model)
         start = stream.tell()
         u = SIZE_UNIT if stream.uint(1, start) else g
@@ -52,6 +52,8 @@ class Size(wire.Prim):
         if u != SIZE_UNIT and size_unit(self.reg, context.model, h, w) == SIZE_UNIT:
             raise stream.error("E_NONCANONICAL", f"size {w}x{h} is a multiple of {SIZE_UNIT} but coded in units of {g}", start)
         return h, w
+
+    _parse = _parsereport
 
     def _build(self, hw, stream, context, path):
         h, w = hw
@@ -107,26 +109,24 @@ def compiled_core(reg: Registry):
     return core_struct(reg).compile()
 
 
-def read_core(reg: Registry, data: bytes, start: int, end: int, trace: list | None = None):
+def read_core(reg: Registry, data: bytes, start: int, end: int, trace: list | None = None) -> tuple[dict, int]:
     """Parse the core from byte ``start`` of ``data`` (the body ends at ``end``);
-    returns (the parsed core, the byte after its padding)."""
+    returns (its values by field name, the byte after its padding). The
+    platform, family and model fields come as dicts of their own."""
     stream = wire.BitReader(data, start, end)
-    if trace is None:
-        core = compiled_core(reg).parse_stream(stream)
+    if trace is None:  # the compiled parser's results hold the fields and nothing else
+        core = dict(wire.parse(compiled_core(reg), stream))
+        for part in ("platform", "fields", "model_fields"):
+            core[part] = dict(core[part])
     else:
-        core = core_struct(reg, trace=True).parse_stream(stream, trace=trace)
+        parsed = wire.parse(core_struct(reg, trace=True), stream, trace=trace)
+        core = plain(parsed)
+        for part in ("platform", "fields", "model_fields"):
+            core[part] = plain(parsed[part])
     pad_at = stream.tell()
     if not stream.padding_is_zero():
         raise stream.error("E_NONZERO_PADDING", "padding bits after the core are not zero", pad_at)
     return core, start + stream.bytes_used()
-
-
-def core_values(core) -> dict:
-    """The parsed core as plain values (platform, fields and model_fields as dicts)."""
-    out = plain(core)
-    for part in ("platform", "fields", "model_fields"):
-        out[part] = plain(core[part])
-    return out
 
 
 def write_core(reg: Registry, values: dict) -> bytes:

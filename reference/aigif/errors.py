@@ -18,9 +18,21 @@ PARSE_CODES = (
 REGEN_CODES = ("E_MODEL_UNAVAILABLE", "E_MODEL_HASH", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED")
 # Tool-level codes (not about a file's validity): bad command-line input, I/O.
 TOOL_CODES = ("E_USAGE", "E_IO", "E_FIELDS")
-# Importing existing images (aigif convert); defined in aigif.importers.errors.
-IMPORT_CODES = ("E_IMPORT_NOT_AN_IMAGE", "E_IMPORT_NO_METADATA", "E_IMPORT_MALFORMED",
-                "E_IMPORT_UNSUPPORTED_TOOL", "E_IMPORT_TOO_LARGE", "E_IMPORT_IO")
+# Importing existing images (aigif convert, aigif.importers.ImportFailure).
+#: not an image we can identify: empty, unknown signature, text...
+E_IMPORT_NOT_AN_IMAGE = "E_IMPORT_NOT_AN_IMAGE"
+#: a valid image without generation metadata (only generic text such as Software, date:create)
+E_IMPORT_NO_METADATA = "E_IMPORT_NO_METADATA"
+#: a damaged container, or metadata that does not follow the tool's format
+E_IMPORT_MALFORMED = "E_IMPORT_MALFORMED"
+#: metadata from a tool, or a variant of one, that no importer reads
+E_IMPORT_UNSUPPORTED_TOOL = "E_IMPORT_UNSUPPORTED_TOOL"
+#: the file or a piece of it exceeds a resource limit (size, pixels, decompressed text, graph)
+E_IMPORT_TOO_LARGE = "E_IMPORT_TOO_LARGE"
+#: the file cannot be read (missing, permission, a directory...)
+E_IMPORT_IO = "E_IMPORT_IO"
+IMPORT_CODES = (E_IMPORT_NOT_AN_IMAGE, E_IMPORT_NO_METADATA, E_IMPORT_MALFORMED, E_IMPORT_UNSUPPORTED_TOOL,
+                E_IMPORT_TOO_LARGE, E_IMPORT_IO)
 ALL_CODES = PARSE_CODES + REGEN_CODES + TOOL_CODES + IMPORT_CODES
 
 

@@ -37,8 +37,9 @@ class Ref(wire.Prim):
             return f"{self.fname}: {e['key']} is a {e['kind']} scheduler; this family needs {self.kind}"
         return None
 
-    def read(self, stream, start):
-        ident = self.code.read(stream, start)
+    def read(self, stream, *_):
+        start = stream.pos
+        ident = self.code.read(stream)
         e = self.t.by_id.get(ident)
         if e is None:
             raise stream.error("E_UNKNOWN_ID", f"{self.fname}: {self.t.name} ID {ident} is not in this decoder's registry", start)
@@ -125,5 +126,6 @@ def fields_struct(reg: Registry, fields: list[Field], kind: str | None = None, i
 
 
 def plain(obj) -> dict:
-    """A parsed construct Container -> a plain dict, without construct's private keys."""
+    """A parsed construct Container -> a plain dict, without construct's private keys
+    (the compiled parser's results have none; the interpreted one's have ``_io``)."""
     return {k: v for k, v in obj.items() if k[0] != "_"}

@@ -34,7 +34,7 @@ MAX_MODEL_PAYLOAD = 2 << 30
 class DigestLength(wire.ByteField):
     """§6.1: one byte, 8, 16 or 32."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         n = stream.u8("digest")
         if n not in DIGEST_LENGTHS:
@@ -54,7 +54,7 @@ class Take(wire.ByteField):
         super().__init__()
         self.n, self.what = n, what
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         return stream.take(self.n(context) if callable(self.n) else self.n, self.what)
 
     def write(self, stream, value, context):
@@ -62,7 +62,7 @@ class Take(wire.ByteField):
 
 
 class UVarint(wire.ByteField):
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         return stream.uvarint()
 
     def write(self, stream, value, context):
@@ -76,10 +76,10 @@ class Entry(wire.ByteField):
         super().__init__()
         self.table = table
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         ident = stream.expcode()
-        entry = context._params.reg.table(self.table).by_id.get(ident)
+        entry = context._params["reg"].table(self.table).by_id.get(ident)
         if entry is None:
             raise AigifError("E_UNKNOWN_ID", f"{self.table} ID {ident} is not in this decoder's registry", offset=at)
         return entry
@@ -101,7 +101,7 @@ class PayloadLength(wire.ByteField):
         if n > self.limit:
             raise AigifError("E_LIMIT", f"{self.what} of {n} bytes exceeds {self.limit}", offset=at)
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         n = stream.uvarint()
         self._check(n, at)
@@ -136,7 +136,7 @@ class PixelHeader(wire.ByteField):
         header = PAYLOAD_HEADERS.get(context.codec["key"])
         if header is None:
             return
-        width, height = context._params.size
+        width, height = context._params["size"]
         try:
             w, h = header(context.data)
         except AigifError as err:
@@ -145,7 +145,7 @@ class PixelHeader(wire.ByteField):
         if (w, h) != (width, height) or w > MAX_SIDE or h > MAX_SIDE:
             raise AigifError("E_PAYLOAD", f"{context.codec['key'].upper()} payload is {w}×{h}; the file says {width}×{height}", offset=at)
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         self._check(context, context.length_at)
 
     def write(self, stream, value, context):
@@ -155,7 +155,7 @@ class PixelHeader(wire.ByteField):
 class StoredHash(wire.ByteField):
     """§6.4: for the compressor ``none`` the data's SHA-256 is checked on reading."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         if context.compressor["key"] == "none" and hashlib.sha256(context.data).digest() != context.sha256:
             raise AigifError("E_PAYLOAD", "model payload does not match its SHA-256", offset=context.length_at)
 
@@ -167,17 +167,17 @@ class StoredHash(wire.ByteField):
 class Tag(wire.ByteField):
     """§6.2: tags strictly increase; then an unknown critical tag is refused."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         tag = stream.uvarint()
         if tag <= context._.last_tag:
             raise AigifError("E_EXTENSION_ORDER", f"extension tag {tag} after {context._.last_tag}", offset=at)
-        if tag & 1 and tag not in context._params.reg.extensions.by_id:
+        if tag & 1 and tag not in context._params["reg"].extensions.by_id:
             raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"unknown critical extension {tag}", offset=at)
         return tag
 
     def write(self, stream, value, context):
-        if value & 1 and value not in context._params.reg.extensions.by_id:  # no decoder could read it
+        if value & 1 and value not in context._params["reg"].extensions.by_id:  # no decoder could read it
             raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"extension {value} is critical but not registered")
         stream.write(wire.uvarint(value))
 
@@ -186,10 +186,10 @@ class RegisteredBody(wire.ByteField):
     """§6.2: a registered extension's body is bit fields, decoded as soon as
     the record is read (so its errors come before the next record's)."""
 
-    def read(self, stream, context):
-        if context.tag not in context._params.reg.extensions.by_id:
+    def read(self, stream, context, *_):
+        if context.tag not in context._params["reg"].extensions.by_id:
             return None
-        return decode_extension_body(context._params.reg, context.tag, stream.data, context.body_at, stream.pos)
+        return decode_extension_body(context._params["reg"], context.tag, stream.data, context.body_at, stream.pos)
 
     def write(self, stream, value, context):
         pass  # the body was built from the fields already
@@ -207,7 +207,7 @@ EXTENSION = Struct(
 class ExtensionList(wire.ByteField):
     """§6.2: count (1..32), then that many records in tag order."""
 
-    def read(self, stream, context):
+    def read(self, stream, context, *_):
         at = stream.pos
         count = stream.uvarint()
         if count == 0:
@@ -269,7 +269,7 @@ def decode_extension_body(reg: Registry, tag: int, data: bytes, start: int = 0, 
     with zero bits; the fields must use the body exactly (SPEC.md §6.2)."""
     end = len(data) if end is None else end
     stream = wire.BitReader(data, start, end)
-    fields = _extension_struct(reg, tag).parse_stream(stream)
+    fields = wire.parse(_extension_struct(reg, tag), stream)
     pad_at = stream.tell()
     if not stream.padding_is_zero():
         raise stream.error("E_NONZERO_PADDING", "padding bits of an extension body are not zero", pad_at)
@@ -361,7 +361,7 @@ def read_sections(reg: Registry, flags: dict, f: AigifFile, data: bytes, pos: in
     stream = wire.ByteReader(data, pos, end)
     for s in SECTIONS:
         if flags[s.flag]:
-            s.into_file(reg, f, s.layout.parse_stream(stream, reg=reg, size=(f.width, f.height)), data)
+            s.into_file(reg, f, wire.parse(s.layout, stream, reg=reg, size=(f.width, f.height)), data)
     return stream.pos
 
 

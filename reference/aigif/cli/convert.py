@@ -59,7 +59,7 @@ def _alarm(signum, frame):
 
 
 def convert_one(src: Path, keep_pixels: bool, reg):
-    from ..convert import convert
+    from ..importers.convert import convert
     from ..importers import read_generation
     from ..importers.errors import ImportFailure
     try:

@@ -12,7 +12,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..convert import to_imported
+    from ..importers.convert import to_imported
     from ..importers.a1111 import format_a1111
     reg = load()
     f = codec.read(read_file(args.file), reg)

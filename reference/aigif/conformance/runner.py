@@ -1,5 +1,5 @@
 """Run a decoder against the vectors and judge each answer
-(conformance/CONTRACT.md §6).
+(conformance/CONTRACT.md §6), against what each vector's own files expect.
 
 One :class:`VectorResult` per vector: ``pass``, ``fail`` (with a one-line
 reason) or ``skip`` (the decoder said "cannot here" with exit status 3, or the
@@ -163,7 +163,7 @@ def check_parse(decoder, v: Vector, opts: Options) -> VectorResult:
 
 def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["reject"]
-    want = v.expect["error"]
+    want = v.expected_json()["error"]
     o = decoder.call(["parse", str(v.files["input"])], t)
     r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc, detail={"expected_error": want})
     why = _common_failure(v, o, t)
@@ -197,7 +197,7 @@ def _cannot_here(r: VectorResult, o, level: str) -> None:
 
 def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["noise"]
-    e = v.expect
+    e = v.expected_json()
     c, h, w = e["shape"][1:]
     o = decoder.call(["noise", e["source"], str(e["seed"]), str(e["count"]), str(c), str(h), str(w)], t)
     r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
@@ -213,7 +213,7 @@ def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
         if why:
             r.reason = why
         else:
-            diff = compare.noise_difference(v.expected_json()["values"], actual)
+            diff = compare.noise_difference(e["values"], actual)
             if diff:
                 r.reason = diff
             else:
@@ -225,7 +225,7 @@ def tolerance_for(v: Vector, device_class: str):
     """The vector's tolerance for a device class: "bit-exact", {"psnr_min": x, …},
     or None when it states none. A class may be refined with colons
     ("cuda:h100"): the most specific entry the vector has wins, then "*"."""
-    tol = v.expect.get("tolerance", {})
+    tol = v.meta_json().get("tolerance", {})
     parts = device_class.split(":")
     for i in range(len(parts), 0, -1):
         key = ":".join(parts[:i])

@@ -1,4 +1,5 @@
-"""The vectors: ``vectors/manifest.json`` (shape: ``schemas/manifest.schema.json``),
+"""The vectors: ``vectors/manifest.json`` (shape: ``schemas/manifest.schema.json``:
+each vector's ID, class, description and files with their SHA-256),
 selection by level and ID globs, and SHA-256 checks of the vector files."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 LEVELS = ("parse", "reject", "noise", "regen")
 MANIFEST = "manifest.json"
+MANIFEST_VERSION = 2
 
 
 class SuiteError(Exception):
@@ -19,18 +21,43 @@ class SuiteError(Exception):
 
 @dataclass
 class Vector:
+    """One vector of the manifest. What it expects is in its own files, read
+    each time it is asked (after :func:`verify` has checked them against the manifest):
+    ``expected`` (parse: the fields; reject: ``{"error", "fault", "spec"}``;
+    noise: ``{"source", "seed", "shape", "count", "values", …}``; regen: the
+    PNG) and, for regen, ``meta`` (``{"description", "tolerance", …}``)."""
     id: str                      # "<class>/<name>", stable: never changes meaning
     cls: str
     name: str
-    description: str
-    expect: dict
+    description: str = ""
     files: dict[str, Path] = field(default_factory=dict)   # role -> path
     sha256: dict[str, str] = field(default_factory=dict)   # role -> hex
-    spec: list[str] = field(default_factory=list)
-    covers: list[str] = field(default_factory=list)
+
+    def _load(self, role: str) -> dict:
+        try:
+            return json.loads(self.files[role].read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SuiteError(f"{self.id}: {role} file {self.files[role]}: {exc}") from None
 
     def expected_json(self) -> dict:
-        return json.loads(self.files["expected"].read_text(encoding="utf-8"))
+        return self._load("expected")
+
+    def meta_json(self) -> dict:
+        return self._load("meta")
+
+    @property
+    def expect(self) -> dict:
+        """What a decoder must do (CONTRACT.md §1): ``{"outcome": "accept"}``,
+        ``{"outcome": "reject", "error"}``, ``{"outcome": "noise", "source",
+        "seed", "shape", "count"}`` or ``{"outcome": "image", "tolerance"}``."""
+        if self.cls == "parse":
+            return {"outcome": "accept"}
+        if self.cls == "reject":
+            return {"outcome": "reject", "error": self.expected_json()["error"]}
+        if self.cls == "noise":
+            e = self.expected_json()
+            return {"outcome": "noise", **{k: e[k] for k in ("source", "seed", "shape", "count")}}
+        return {"outcome": "image", "tolerance": self.meta_json()["tolerance"]}
 
 
 @dataclass
@@ -67,6 +94,8 @@ def load_suite(root: str | os.PathLike | None = None) -> Suite:
         raise SuiteError(f"no {MANIFEST} in {root} (pass --vectors DIR)") from None
     except ValueError as exc:
         raise SuiteError(f"{path}: not valid JSON ({exc})") from None
+    if manifest.get("manifest_version") != MANIFEST_VERSION:
+        raise SuiteError(f"{path}: manifest_version {manifest.get('manifest_version')!r}; this runner reads version {MANIFEST_VERSION}")
     vectors = []
     for e in manifest.get("vectors", []):
         files = {role: root / f["path"] for role, f in e["files"].items()}
@@ -74,8 +103,11 @@ def load_suite(root: str | os.PathLike | None = None) -> Suite:
         cls, _, name = e["id"].partition("/")
         if cls != e["class"] or cls not in LEVELS:
             raise SuiteError(f"manifest: vector {e['id']!r} has class {e['class']!r}")
-        vectors.append(Vector(e["id"], cls, name, e.get("description", ""), e["expect"], files, sha,
-                              e.get("spec", []), e.get("covers", [])))
+        need = {"parse": ("input", "expected"), "reject": ("input", "expected"), "noise": ("expected",),
+                "regen": ("input", "expected", "meta")}[cls]
+        if not set(need) <= set(files):
+            raise SuiteError(f"manifest: vector {e['id']!r} needs files {', '.join(need)}")
+        vectors.append(Vector(e["id"], cls, name, e.get("description", ""), files, sha))
     return Suite(root, manifest, vectors)
 
 

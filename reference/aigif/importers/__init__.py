@@ -1,36 +1,52 @@
 """Import generation metadata from images made by existing AI image tools.
 
 >>> from aigif.importers import read_generation
->>> gen = read_generation("image.png")        # or bytes
+>>> gen = read_generation("image.png")        # a path, or the file's bytes
 >>> gen.source_tool, gen.prompt, gen.seed, gen.sampler
 
-:func:`read_generation` finds the metadata text in the container
-(:mod:`.containers`), recognises the tool that wrote it and hands it to that
-tool's reader:
+An importer reads the generation metadata that AUTOMATIC1111 (and Forge,
+SD.Next), ComfyUI, Fooocus, InvokeAI and NovelAI embed in the images they
+write, and returns one tool-neutral record, :class:`ImportedGeneration`
+(:mod:`.generation`), from which :mod:`.convert` writes an AIGIF file.
 
-* ``invokeai_metadata`` (InvokeAI >= 3 JSON), ``sd-metadata`` (InvokeAI 2.x
-  JSON), ``Dream`` (InvokeAI 1.x/2.x command line): :mod:`.invokeai`;
-* ``prompt`` (+ ``workflow``), the ComfyUI API graph: :mod:`.comfyui`
-  (also from EXIF ``Model`` = ``prompt:{...}`` in ComfyUI WebP files);
-* ``Comment`` JSON with ``Software`` = NovelAI: :mod:`.novelai`;
-* ``parameters`` holding JSON (Fooocus scheme "fooocus"): :mod:`.fooocus`;
-* ``parameters`` holding text (AUTOMATIC1111, Forge, SD.Next, Fooocus scheme
-  "a1111"): :mod:`.a1111`;
-* EXIF ``UserComment`` / JPEG ``COM`` / ``XPComment``: A1111 infotext or
-  Fooocus JSON, as above;
-* stealth pnginfo in the pixels (only when a PNG has no text): A1111
-  infotext or NovelAI's JSON of its text chunks.
+:func:`read_generation` finds the metadata text in the container
+(:mod:`.containers`: PNG, JPEG, WebP, EXIF, stealth pnginfo), then asks each
+tool's reader in :data:`READERS`, in order, whether it recognises the text
+(``detect``); the first that does reads it (``read``):
+
+* :mod:`.invokeai` — ``invokeai_metadata`` (InvokeAI >= 3 JSON),
+  ``sd-metadata`` (2.x JSON), ``Dream`` (1.x/2.x command line);
+* :mod:`.comfyui` — ``prompt``, the executed graph (also from EXIF
+  ``Model`` = ``prompt:{...}`` in ComfyUI's WebP files);
+* :mod:`.novelai` — ``Comment`` JSON with ``Software`` = NovelAI;
+* :mod:`.fooocus` — ``parameters`` holding JSON (Fooocus scheme "fooocus"),
+  or Fooocus JSON in EXIF ``UserComment`` / JPEG ``COM``;
+* :mod:`.a1111` — ``parameters`` holding infotext (AUTOMATIC1111, Forge,
+  SD.Next, Fooocus scheme "a1111"), or infotext in EXIF / JPEG comments;
+* :mod:`.comfyui.workflow` — only the UI ``workflow`` graph: unsupported.
+
+Stealth pnginfo (searched only when a PNG has no text) is A1111 infotext or
+NovelAI's JSON of its text chunks, read as the text it stands for. Sampler
+names stay the tool's own; :mod:`.samplers` maps them through the registry.
 
 Every failure is an :class:`~.errors.ImportFailure` with a stable ``code``;
 no other exception leaves :func:`read_generation`, whatever the input bytes.
+
+The readers are our own, not sd-parsers (0.6), though it recognises the same
+tools (``test_agreement_with_sd_parsers`` compares the two on every test
+image): it raises Pillow's exceptions for broken files and returns None for
+images without metadata (no error codes), strips every prompt, keeps numbers
+as strings, and caches results by ``id(image)``; each reader's docstring
+says what else it gets wrong for its tool.
 """
 from __future__ import annotations
 
-import json
 import os
+from types import ModuleType
 from typing import Union
 
 from . import a1111, comfyui, fooocus, invokeai, novelai
+from .comfyui import workflow as comfyui_workflow
 from .containers import MAX_FILE_BYTES, RawMetadata, TextItem, read_container
 from .errors import (
     E_IMPORT_IO,
@@ -43,10 +59,16 @@ from .errors import (
 )
 from .generation import ImportedGeneration
 
-__all__ = ["read_generation", "read_generation_bytes", "identify", "ImportedGeneration", "ImportFailure",
+__all__ = ["read_generation", "read_generation_bytes", "identify", "READERS", "ImportedGeneration", "ImportFailure",
            "IMPORT_CODES"]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+#: The tool readers, most specific first: a reader earlier in the list claims a text that a later one
+#: would also take (InvokeAI 2.x writes ``Dream`` next to ``sd-metadata``; Fooocus JSON sits in the
+#: ``parameters`` chunk that A1111 reads; a ``workflow`` graph counts only when nothing else is there).
+#: Each has ``detect(meta) -> TextItem | None`` (the text it will read) and ``read(meta, item)``.
+READERS = (invokeai, comfyui, novelai, fooocus, a1111, comfyui_workflow)
 
 #: Text keys that never carry generation parameters by themselves.
 _GENERIC_KEYS = {"Title", "Author", "Description", "Copyright", "Creation Time", "Software", "Disclaimer",
@@ -54,118 +76,20 @@ _GENERIC_KEYS = {"Title", "Author", "Description", "Copyright", "Creation Time",
                  "Artist", "COM", "UserComment", "XPComment", "icc", "exif"}
 
 
-def _container(item: TextItem) -> str:
-    if item.where.endswith(":" + item.key) or ":stealth_" in item.where:
-        return item.where
-    return f"{item.where}:{item.key}"
-
-
-def _expand_stealth(meta: RawMetadata) -> None:
-    """A stealth payload is either A1111 infotext or NovelAI's JSON of its PNG chunks."""
-    item = meta.first("stealth")
-    if item is None:
-        return
-    text = item.value
-    if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            data = None
-        if isinstance(data, dict) and all(isinstance(k, str) for k in data):
-            for k, v in data.items():
-                value = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                meta.items.append(TextItem(k, value, item.where))
-            return
-    meta.items.append(TextItem("parameters", text, item.where))
-
-
-def _exif_comfyui(meta: RawMetadata) -> None:
-    """ComfyUI's WebP/animated savers write "prompt:{json}" / "workflow:{json}" into EXIF Model / Make."""
-    for item in list(meta.items):
-        if item.key in ("Make", "Model", "ImageDescription") and ":" in item.value:
-            head, _, rest = item.value.partition(":")
-            if head.lower() in ("prompt", "workflow") and rest.lstrip().startswith("{") and meta.first(head.lower()) is None:
-                meta.items.append(TextItem(head.lower(), rest, f"{item.where}"))
-
-
-def identify(meta: RawMetadata) -> str | None:
-    """Which reader applies to this container's text ('a1111', 'comfyui', ...), None if none."""
-    keys = set(meta.keys())
-    if "invokeai_metadata" in keys:
-        return "invokeai_metadata"
-    if "sd-metadata" in keys:
-        return "sd-metadata"
-    if "Dream" in keys:
-        return "dream"
-    p = meta.first("prompt")
-    if p is not None and p.value.lstrip().startswith("{"):
-        return "comfyui"
-    soft = meta.first("Software")
-    comment = meta.first("Comment")
-    if comment is not None and ((soft is not None and soft.value.strip() == "NovelAI")
-                                or (comment.value.lstrip().startswith("{") and '"uc"' in comment.value)):
-        return "novelai"
-    params = meta.first("parameters")
-    if params is not None:
-        scheme = meta.first("fooocus_scheme")
-        if (scheme is not None and scheme.value.strip() == "fooocus") or fooocus.is_fooocus_json(params.value):
-            return "fooocus"
-        return "a1111"
-    if "workflow" in keys:
-        return "comfyui-workflow-only"
-    for key in ("UserComment", "COM", "XPComment", "ImageDescription"):
-        item = meta.first(key)
-        if item is None:
-            continue
-        if fooocus.is_fooocus_json(item.value):
-            return "fooocus:" + key
-        if a1111.looks_like_infotext(item.value):
-            return "a1111:" + key
+def identify(meta: RawMetadata) -> tuple[ModuleType, TextItem] | None:
+    """(the reader, the text it will read) for this container's text; None when no reader takes it."""
+    for reader in READERS:
+        item = reader.detect(meta)
+        if item is not None:
+            return reader, item
     return None
 
 
-def _dispatch(meta: RawMetadata) -> ImportedGeneration:
-    _expand_stealth(meta)
-    _exif_comfyui(meta)
-    kind = identify(meta)
-    if kind == "invokeai_metadata":
-        item = meta.first("invokeai_metadata")
-        return invokeai.read_metadata(item.value, container=_container(item))
-    if kind == "sd-metadata":
-        item = meta.first("sd-metadata")
-        gen = invokeai.read_sd_metadata(item.value, container=_container(item))
-        dream = meta.first("Dream")
-        if dream is not None:
-            gen.raw["Dream"] = dream.value
-        return gen
-    if kind == "dream":
-        item = meta.first("Dream")
-        return invokeai.read_dream(item.value, container=_container(item))
-    if kind == "comfyui":
-        item = meta.first("prompt")
-        wf = meta.first("workflow")
-        return comfyui.read(item.value, container=_container(item), workflow_text=wf.value if wf else None)
-    if kind == "comfyui-workflow-only":
-        return comfyui.read_workflow_only(_container(meta.first("workflow")))
-    if kind == "novelai":
-        chunks = {}
-        for it in meta.items:
-            chunks.setdefault(it.key, it.value)
-        return novelai.read(chunks, container=_container(meta.first("Comment")))
-    if kind == "fooocus":
-        item = meta.first("parameters")
-        return fooocus.read(item.value, container=_container(item))
-    if kind == "a1111":
-        item = meta.first("parameters")
-        scheme = meta.first("fooocus_scheme")
-        tool = "Fooocus" if scheme is not None and scheme.value.strip() == "a1111" else None
-        return a1111.read(item.value, container=_container(item), tool=tool)
-    if kind is not None and ":" in kind:
-        reader, key = kind.split(":", 1)
-        item = meta.first(key)
-        if reader == "fooocus":
-            return fooocus.read(item.value, container=_container(item))
-        return a1111.read(item.value, container=_container(item))
+def _read(meta: RawMetadata) -> ImportedGeneration:
+    found = identify(meta)
+    if found is not None:
+        reader, item = found
+        return reader.read(meta, item)
     keys = meta.keys()
     if not keys:
         raise ImportFailure(E_IMPORT_NO_METADATA, f"{meta.format} image without any text metadata")
@@ -179,7 +103,7 @@ def read_generation_bytes(data: bytes, *, stealth: bool | None = None) -> Import
     """Like :func:`read_generation` for an image already in memory."""
     try:
         meta = read_container(bytes(data), stealth=stealth)
-        gen = _dispatch(meta)
+        gen = _read(meta)
     except ImportFailure:
         raise
     except MemoryError:
@@ -193,7 +117,8 @@ def read_generation_bytes(data: bytes, *, stealth: bool | None = None) -> Import
     gen.image_size = meta.image_size
     for note in meta.notes:
         gen.add_note(note)
-    dup = sorted({k for k in meta.keys() if meta.keys().count(k) > 1})
+    keys = meta.keys()
+    dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
         gen.add_note(f"duplicate text keys {', '.join(dup)}: the first of each was used")
     return gen

@@ -1,5 +1,13 @@
 """AUTOMATIC1111 "infotext" (the PNG ``parameters`` text) — parse and write.
 
+Where: PNG text ``parameters``; JPEG/WebP EXIF ``UserComment`` (and JPEG
+``COM``); stealth pnginfo. Also written by Forge, SD.Next and Fooocus (its
+"a1111" metadata scheme)::
+
+    <prompt, any number of lines>
+    Negative prompt: <negative prompt, any number of lines>
+    Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1, Size: 512x768, ...
+
 The parser follows ``parse_generation_parameters`` of A1111
 (``modules/infotext_utils.py``, formerly ``generation_parameters_copypaste.py``)
 step by step, so that a prompt reads back exactly as A1111 itself reads it:
@@ -12,7 +20,16 @@ step by step, so that a prompt reads back exactly as A1111 itself reads it:
 * parameters are read with A1111's regular expression; a value in double
   quotes is JSON (A1111 quotes values that contain ``,`` ``:`` or a newline).
 
-One extension: a value that is a bare JSON object (``Hashes: {"model": ...}``,
+``Denoising strength`` is the hires-fix denoise when any ``Hires …`` key is
+present (txt2img), the img2img strength otherwise. LoRAs come from the
+``<lora:name:weight[:unet]>`` tags of the prompt (A1111 applies them from
+there; the tags stay in the prompt) plus ``Lora hashes``. The tool is the
+``Version``'s: ``Fooocus…`` is Fooocus, ``f<digit>…``/``classic…`` Forge,
+``App: SD.Next`` SD.Next.
+
+A1111's regular expression backtracks quadratically on long runs of word
+characters; :func:`find_params` gives the same matches in linear time
+(differential-tested). One extension: a value that is a bare JSON object (``Hashes: {"model": ...}``,
 written unquoted by the Civitai helper and some forks) is read as that
 object; A1111 itself would mangle it.
 
@@ -23,9 +40,13 @@ or a model name with a comma are broken), splits the prompt on the first
 strips the prompts and keeps every number as a string.
 
 :func:`format_a1111` writes infotext that A1111 parses back to the same
-fields; :func:`a1111_representable` tells whether a prompt survives A1111's
-per-line ``strip()`` unchanged (leading/trailing whitespace on a line and a
-line starting with ``"Negative prompt:"`` cannot be written).
+fields. It quotes a bit more than A1111's own ``quote()`` (also values that
+start with ``"``/``{``, have edge whitespace, or are empty), all of which
+A1111 still reads correctly. :func:`a1111_representable` tells whether a
+prompt survives A1111's per-line ``strip()`` unchanged (leading/trailing
+whitespace on a line, a line starting with ``"Negative prompt:"`` and a
+leading empty line cannot be written); otherwise it reads back as A1111
+itself reads it.
 """
 from __future__ import annotations
 
@@ -34,17 +55,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .coerce import DECIMAL, RE_NUMBER, Coercer
+from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
 from .generation import ImportedGeneration
 
 # A1111's own expressions (modules/infotext_utils.py).
 RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
-RE_IMAGESIZE = re.compile(r"^(\d+)x(\d+)$")   # A1111's; typed sizes use _RE_SIZE
 _RE_SIZE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})\Z")
 NEGATIVE_PREFIX = "Negative prompt:"
-
-_RE_INT = re.compile(r"^-?\d{1,40}\Z")
-_RE_FLOAT = re.compile(r"^-?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,3})?\Z")
+#: Infotext is all text: numbers are read exactly as A1111 writes them.
+_TYPED = Coercer("A1111 parameter", strings=DECIMAL, numbers=False)
 
 #: Keys that become typed fields of ImportedGeneration.
 FIELD_KEYS = {
@@ -256,20 +277,6 @@ def looks_like_infotext(text: str) -> bool:
 
 # ------------------------------------------------------------------ typed conversion
 
-def _typed(key: str, value: Any, kind: str) -> Any:
-    if not isinstance(value, str):
-        raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key!r} is not a plain value")
-    if kind == "int":
-        if not _RE_INT.match(value):
-            raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key}: {value!r} is not an integer")
-        return int(value)
-    if kind == "float":
-        if not _RE_FLOAT.match(value):
-            raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter {key}: {value!r} is not a number")
-        return float(value)
-    return value
-
-
 def parse_hash_list(value: str) -> dict[str, str]:
     """'name: hash, name2: hash2' (A1111 "Lora hashes" / "TI hashes") -> dict."""
     out: dict[str, str] = {}
@@ -301,7 +308,7 @@ def prompt_loras(prompt: str) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name, "kind": kind}
         weights = []
         for a in args:
-            if _RE_FLOAT.match(a.strip() or "x"):
+            if RE_NUMBER.match(a.strip() or "x"):
                 weights.append(float(a))
             elif a.strip():
                 entry.setdefault("args", []).append(a)
@@ -339,22 +346,20 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
     for key, value in params.items():
         if key in FIELD_KEYS:
             attr, kind = FIELD_KEYS[key]
-            setattr(gen, attr, _typed(key, value, kind))
+            setattr(gen, attr, _TYPED.typed(value, kind, key))
         elif key == "Size":
             m = _RE_SIZE.match(value) if isinstance(value, str) else None
             if not m:
                 raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter Size: {value!r} is not WIDTHxHEIGHT")
             gen.width, gen.height = int(m.group(1)), int(m.group(2))
         elif key == "Denoising strength":
-            d = _typed(key, value, "float")
+            d = _TYPED.float(value, key)
             if has_hires:
                 hires["Denoising strength"] = d
             else:
                 gen.denoise = d
         elif key.startswith(HIRES_PREFIX) or key in HIRES_EXTRA_KEYS:
             hires[key] = value
-        elif key == "Lora hashes" and isinstance(value, str):
-            gen.extra[key] = value
         else:
             gen.extra[key] = value
             if key not in HARMLESS_KEYS:
@@ -386,8 +391,25 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
     return gen
 
 
-def read(text: str, *, container: str = "", tool: str | None = None) -> ImportedGeneration:
+def read_text(text: str, *, container: str = "", tool: str | None = None) -> ImportedGeneration:
+    """Infotext -> ImportedGeneration (``tool`` overrides the tool the parameters name)."""
     return to_generation(parse_infotext(text), container=container, raw=text, tool=tool)
+
+
+def detect(meta: RawMetadata) -> TextItem | None:
+    """The ``parameters`` text (whatever it holds: a broken one is reported, not skipped), else
+    the first EXIF / comment text whose last line is an A1111 parameter line."""
+    params = meta.first("parameters")
+    if params is not None:
+        return params
+    return meta.first_comment(looks_like_infotext)
+
+
+def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
+    # Fooocus's "a1111" metadata scheme writes infotext next to a fooocus_scheme chunk.
+    scheme = meta.first("fooocus_scheme")
+    fooocus = item.key == "parameters" and scheme is not None and scheme.value.strip() == "a1111"
+    return read_text(item.value, container=item.container, tool="Fooocus" if fooocus else None)
 
 
 # ------------------------------------------------------------------ writing

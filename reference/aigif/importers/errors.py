@@ -4,30 +4,40 @@ Every failure :func:`aigif.importers.read_generation` can report, for any
 input bytes, is an :class:`ImportFailure` with a stable ``code`` and a
 one-line ``message``. No other exception type escapes the public entry
 points (a bug in a parser is still reported as ``E_IMPORT_MALFORMED``, with
-``internal=True`` so that tests and fuzzers can tell it apart).
+``internal=True`` so that tests and fuzzers can tell it apart; the fuzz
+tests require that this never happens).
+
+The codes are defined, with the rest of the project's error codes, in
+:mod:`aigif.errors`:
+
+==========================  ===================================================
+``E_IMPORT_NOT_AN_IMAGE``   empty file, unknown signature
+``E_IMPORT_NO_METADATA``    a valid image without generation text (only generic
+                            keys such as ``date:create``, ``Software``)
+``E_IMPORT_MALFORMED``      damaged container (truncated chunk or segment, bad
+                            CRC on a text chunk, broken EXIF IFD, undecodable
+                            pixels while looking for stealth info) or metadata
+                            that does not follow the tool's format (bad JSON,
+                            non-integer seed, no parameter line)
+``E_IMPORT_UNSUPPORTED_TOOL``  text from an unknown tool; a ComfyUI graph without
+                            a known sampler; ComfyUI ``workflow`` without ``prompt``
+``E_IMPORT_TOO_LARGE``      file > 512 MiB, a decompressed text > 16 MiB or
+                            > 64 MiB in total, an A1111 parameter line > 1 MiB
+                            characters, a ComfyUI graph > 10 000 nodes or
+                            > 10⁶ node visits
+``E_IMPORT_IO``             the path cannot be read
+==========================  ===================================================
 """
 from __future__ import annotations
 
-#: The file is not an image we can identify (empty, truncated header, text...).
-E_IMPORT_NOT_AN_IMAGE = "E_IMPORT_NOT_AN_IMAGE"
-#: A valid image that carries no generation metadata at all.
-E_IMPORT_NO_METADATA = "E_IMPORT_NO_METADATA"
-#: The container or the metadata is damaged or does not follow the tool's format.
-E_IMPORT_MALFORMED = "E_IMPORT_MALFORMED"
-#: Metadata is present but written by a tool (or a variant of one) we cannot read.
-E_IMPORT_UNSUPPORTED_TOOL = "E_IMPORT_UNSUPPORTED_TOOL"
-#: The file or a piece of it exceeds a resource limit (size, pixels, decompressed text).
-E_IMPORT_TOO_LARGE = "E_IMPORT_TOO_LARGE"
-#: The file could not be read (missing, permission, a directory...).
-E_IMPORT_IO = "E_IMPORT_IO"
-
-IMPORT_CODES = (
-    E_IMPORT_NOT_AN_IMAGE,
-    E_IMPORT_NO_METADATA,
-    E_IMPORT_MALFORMED,
-    E_IMPORT_UNSUPPORTED_TOOL,
-    E_IMPORT_TOO_LARGE,
+from ..errors import (  # noqa: F401 - re-exported: the importers' codes in one import
     E_IMPORT_IO,
+    E_IMPORT_MALFORMED,
+    E_IMPORT_NO_METADATA,
+    E_IMPORT_NOT_AN_IMAGE,
+    E_IMPORT_TOO_LARGE,
+    E_IMPORT_UNSUPPORTED_TOOL,
+    IMPORT_CODES,
 )
 
 

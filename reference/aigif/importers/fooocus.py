@@ -12,8 +12,11 @@ A1111-style infotext (scheme "a1111", read by :mod:`.a1111` with
      "clip_skip": 2, "vae": "Default (model)", "loras": [], "metadata_scheme": "fooocus",
      "version": "Fooocus v2.4.3"}
 
-``resolution`` is ``str((width, height))``; ``seed`` is a decimal string
-because it is a 64-bit value. Sampler and scheduler are ComfyUI names
+In JPEG/WebP the same JSON is the EXIF ``UserComment``, raw, without a
+character-code prefix. ``resolution`` is ``str((width, height))``; ``seed``
+is a decimal string because it is a 64-bit value; ``loras`` are
+``[name, weight(, hash)]``; ``vae`` ``"Default (model)"`` is the checkpoint's
+own VAE (``vae = None``). Sampler and scheduler are ComfyUI names
 (Fooocus embeds ComfyUI). The typed ``prompt`` is what the user typed;
 Fooocus actually conditions on ``full_prompt`` (style templates + the GPT-2
 "Fooocus V2" expansion, each encoded and concatenated), which is kept in
@@ -24,21 +27,25 @@ resolution and LoRA list into untyped metadata; this module is ours.
 """
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
+from .coerce import LENIENT, Coercer, load_json_object
+from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
 
 _RE_RES = re.compile(r"^\(\s*(\d{1,6})\s*,\s*(\d{1,6})\s*\)\Z")
-_RE_INT = re.compile(r"^-?\d{1,40}\Z")
-FIELDS = {"prompt", "negative_prompt", "seed", "steps", "guidance_scale", "sampler", "scheduler", "resolution",
-          "base_model", "base_model_hash", "clip_skip", "vae", "loras", "version", "metadata_scheme"}
-#: Keys that change the image but have no typed field.
-AFFECTING = {"full_prompt", "full_negative_prompt", "prompt_expansion", "styles", "sharpness", "adm_guidance",
-             "refiner_model", "refiner_switch", "refiner_model_hash", "performance", "freeu", "adaptive_cfg",
-             "overwrite_step", "overwrite_switch", "inpaint_method", "inpaint_engine", "image_prompts"}
+#: Fooocus writes its 64-bit seed as a string; numbers written as text are read as Python reads them.
+_TYPED = Coercer("Fooocus", strings=LENIENT)
+#: JSON key -> (ImportedGeneration field, type)
+TYPED_FIELDS = {
+    "prompt": ("prompt", "str"), "negative_prompt": ("negative_prompt", "str"), "seed": ("seed", "int"),
+    "steps": ("steps", "int"), "guidance_scale": ("cfg_scale", "float"), "sampler": ("sampler", "str"),
+    "scheduler": ("schedule", "str"), "base_model": ("model_name", "str"), "base_model_hash": ("model_hash", "str"),
+    "clip_skip": ("clip_skip", "int"), "version": ("source_version", "str"),
+}
+#: Keys read into fields (the rest go to extra).
+FIELDS = set(TYPED_FIELDS) | {"resolution", "vae", "loras", "metadata_scheme"}
 
 
 def is_fooocus_json(text: str) -> bool:
@@ -46,72 +53,37 @@ def is_fooocus_json(text: str) -> bool:
     return t.startswith("{") and ('"metadata_scheme"' in t or '"full_prompt"' in t or "Fooocus" in t)
 
 
-def _int(v: Any, key: str) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus {key} is not an integer")
-    if isinstance(v, int):
-        return v
-    if isinstance(v, str) and _RE_INT.match(v.strip()):
-        return int(v.strip())
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus {key} is not an integer: {str(v)[:40]!r}")
+def detect(meta: RawMetadata) -> TextItem | None:
+    """The ``parameters`` text when it is Fooocus JSON (or ``fooocus_scheme`` says so), else the first
+    EXIF / comment text that is Fooocus JSON."""
+    params = meta.first("parameters")
+    scheme = meta.first("fooocus_scheme")
+    if params is not None:
+        is_json = (scheme is not None and scheme.value.strip() == "fooocus") or is_fooocus_json(params.value)
+        return params if is_json else None
+    return meta.first_comment(is_fooocus_json)
 
 
-def _float(v: Any, key: str) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            pass
-    raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus {key} is not a number: {str(v)[:40]!r}")
+def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
+    return read_text(item.value, container=item.container)
 
 
-def _str(v: Any, key: str) -> str | None:
-    if v is None or isinstance(v, str):
-        return v
-    raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus {key} is not a string")
-
-
-def read(text: str, *, container: str = "png:tEXt:parameters") -> ImportedGeneration:
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise ImportFailure(E_IMPORT_MALFORMED, "Fooocus JSON is nested too deeply") from None
-    except ValueError:
-        raise ImportFailure(E_IMPORT_MALFORMED, "Fooocus parameters are not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ImportFailure(E_IMPORT_MALFORMED, "Fooocus parameters are not a JSON object")
+def read_text(text: str, *, container: str = "png:tEXt:parameters") -> ImportedGeneration:
+    data = load_json_object(text, "Fooocus parameters")
     gen = ImportedGeneration(source_tool="Fooocus", source_format="fooocus-json", container=container)
     gen.raw["parameters"] = text
-    gen.prompt = _str(data.get("prompt"), "prompt")
-    gen.negative_prompt = _str(data.get("negative_prompt"), "negative_prompt")
-    gen.seed = _int(data.get("seed"), "seed")
-    gen.steps = _int(data.get("steps"), "steps")
-    gen.cfg_scale = _float(data.get("guidance_scale"), "guidance_scale")
-    gen.sampler = _str(data.get("sampler"), "sampler")
-    gen.schedule = _str(data.get("scheduler"), "scheduler")
+    _TYPED.fill(gen, data, TYPED_FIELDS)
     res = data.get("resolution")
     if res is not None:
         m = _RE_RES.match(res) if isinstance(res, str) else None
         if not m:
             raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus resolution {str(res)[:40]!r} is not '(width, height)'")
         gen.width, gen.height = int(m.group(1)), int(m.group(2))
-    gen.model_name = _str(data.get("base_model"), "base_model")
-    gen.model_hash = _str(data.get("base_model_hash"), "base_model_hash")
-    gen.clip_skip = _int(data.get("clip_skip"), "clip_skip")
-    vae = _str(data.get("vae"), "vae")
+    vae = _TYPED.str(data.get("vae"), "vae")
     if vae is not None and vae != "Default (model)":
         gen.vae = vae
     elif vae is not None:
         gen.add_note("vae 'Default (model)': the checkpoint's own VAE")
-    gen.source_version = _str(data.get("version"), "version")
     loras = data.get("loras") or []
     if not isinstance(loras, list):
         raise ImportFailure(E_IMPORT_MALFORMED, "Fooocus loras is not a list")

@@ -7,6 +7,23 @@ source's own key, so nothing is dropped silently; ``lost`` lists, in words,
 what a regenerator working only from the typed fields would get wrong;
 ``notes`` explains choices the importer made (which sampler of a graph it
 took, how a value was decoded).
+
+Typed: ``seed`` is any size (ComfyUI and Fooocus seeds are 64-bit),
+``steps`` an int, ``cfg_scale`` ``float()`` of the text the tool wrote
+(``"7.5"`` -> 7.5, ``"5"`` -> 5.0); prompts are exactly the text the tool
+used (no stripping: ComfyUI prompts often end in ``\n``, InvokeAI's split
+keeps a trailing space).
+
+What real images carry that the typed fields cannot hold goes to ``extra``
+and is named in ``lost``: hires-fix / second passes and refiner or
+step-split sampling; img2img sources, ControlNet, IP-Adapter and unCLIP
+reference images; regional and composed prompts (ComfyUI SetArea,
+LatentComposite, A1111 ``AND``/``BREAK``); prompt expansion and styles
+(Fooocus ``full_prompt``, SDXL style prompts); guidance variants
+(``cfg_rescale``, Fooocus ``sharpness``/``adm_guidance``, CFG++ samplers);
+variation seeds; sampler settings (eta, s_churn, sigma min/max);
+post-processing (face restoration, upscaling, image nodes after the
+sampler).
 """
 from __future__ import annotations
 

@@ -29,11 +29,13 @@ import json
 import re
 from typing import Any
 
+from .coerce import DECIMAL, RE_NUMBER, Coercer, load_json_object
+from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
 
-_RE_INT = re.compile(r"^-?\d{1,40}\Z")
-_RE_NUM = re.compile(r"^-?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,3})?\Z")
+#: InvokeAI writes JSON numbers, and decimal strings in places (and Dream switches are text).
+_TYPED = Coercer("InvokeAI", strings=DECIMAL)
 _RE_OPTION = re.compile(r"^--?[A-Za-z][\w-]*\Z")
 _RE_SWITCH_AHEAD = re.compile(r"\s+-")
 
@@ -96,36 +98,16 @@ def split_prompt(prompt: str) -> tuple[str, str]:
     return re.sub(" +", " ", cleaned), " ".join(negatives)
 
 
-def _typed(value: Any, kind: str, key: str) -> Any:
-    if kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _RE_INT.match(value):
-            return int(value)
-        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not an integer: {str(value)[:40]!r}")
-    if kind == "float":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _RE_NUM.match(value):
-            return float(value)
-        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not a number: {str(value)[:40]!r}")
-    if value is not None and not isinstance(value, str):
-        raise ImportFailure(E_IMPORT_MALFORMED, f"InvokeAI {key} is not a string")
-    return value
-
-
-def _load(text: str, what: str) -> dict:
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} JSON is nested too deeply") from None
-    except ValueError:
-        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ImportFailure(E_IMPORT_MALFORMED, f"{what} is not a JSON object")
-    return data
+#: JSON key -> (ImportedGeneration field, type), for InvokeAI >= 3 and for the 2.x ``image`` object
+METADATA_FIELDS = {
+    "seed": ("seed", "int"), "steps": ("steps", "int"), "cfg_scale": ("cfg_scale", "float"), "width": ("width", "int"),
+    "height": ("height", "int"), "clip_skip": ("clip_skip", "int"), "scheduler": ("sampler", "str"),
+    "rand_device": ("rng", "str"), "app_version": ("source_version", "str"),
+}
+SD_METADATA_FIELDS = {
+    "seed": ("seed", "int"), "steps": ("steps", "int"), "cfg_scale": ("cfg_scale", "float"), "width": ("width", "int"),
+    "height": ("height", "int"), "sampler": ("sampler", "str"),
+}
 
 
 def _model_name(m: Any) -> tuple[str | None, dict]:
@@ -140,17 +122,12 @@ def _model_name(m: Any) -> tuple[str | None, dict]:
 # ------------------------------------------------------------------ InvokeAI >= 3
 
 def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -> ImportedGeneration:
-    data = _load(text, "invokeai_metadata")
+    data = load_json_object(text, "invokeai_metadata")
     gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-metadata", container=container)
     gen.raw["invokeai_metadata"] = text
-    gen.prompt = _typed(data.get("positive_prompt"), "str", "positive_prompt")
-    gen.negative_prompt = _typed(data.get("negative_prompt"), "str", "negative_prompt")
-    for key, attr, kind in (("seed", "seed", "int"), ("steps", "steps", "int"), ("cfg_scale", "cfg_scale", "float"),
-                            ("width", "width", "int"), ("height", "height", "int"),
-                            ("clip_skip", "clip_skip", "int"), ("scheduler", "sampler", "str"),
-                            ("rand_device", "rng", "str"), ("app_version", "source_version", "str")):
-        if data.get(key) is not None:
-            setattr(gen, attr, _typed(data[key], kind, key))
+    gen.prompt = _TYPED.str(data.get("positive_prompt"), "positive_prompt")
+    gen.negative_prompt = _TYPED.str(data.get("negative_prompt"), "negative_prompt")
+    _TYPED.fill(gen, data, METADATA_FIELDS)
     name, model = _model_name(data.get("model"))
     gen.model_name = name
     if isinstance(model.get("hash"), str):
@@ -169,13 +146,12 @@ def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -
     mode = data.get("generation_mode")
     if isinstance(mode, str) and ("img2img" in mode or "inpaint" in mode or "outpaint" in mode):
         if data.get("strength") is not None:
-            gen.denoise = _typed(data["strength"], "float", "strength")
+            gen.denoise = _TYPED.float(data["strength"], "strength")
         gen.add_lost(f"generation_mode {mode!r}: starts from an init image that is not in the metadata")
     if data.get("hrf_enabled"):
         gen.hires = {k: v for k, v in data.items() if k.startswith("hrf_")}
         gen.add_lost("InvokeAI high-resolution fix (hrf_*) second pass")
-    typed = {"positive_prompt", "negative_prompt", "seed", "steps", "cfg_scale", "width", "height", "clip_skip",
-             "scheduler", "model", "vae", "loras", "strength", "app_version", "rand_device"}
+    typed = set(METADATA_FIELDS) | {"positive_prompt", "negative_prompt", "model", "vae", "loras", "strength"}
     for key, value in data.items():
         if key in typed or key.startswith("hrf_"):
             continue
@@ -197,15 +173,15 @@ def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -
 # ------------------------------------------------------------------ InvokeAI 2.x
 
 def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> ImportedGeneration:
-    data = _load(text, "sd-metadata")
+    data = load_json_object(text, "sd-metadata")
     image = data.get("image")
     if not isinstance(image, dict):
         raise ImportFailure(E_IMPORT_MALFORMED, "sd-metadata has no 'image' object")
     gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-sd-metadata", container=container)
     gen.raw["sd-metadata"] = text
-    gen.source_version = _typed(data.get("app_version"), "str", "app_version")
-    gen.model_name = _typed(data.get("model_weights"), "str", "model_weights")
-    gen.model_hash = _typed(data.get("model_hash"), "str", "model_hash")
+    gen.source_version = _TYPED.str(data.get("app_version"), "app_version")
+    gen.model_name = _TYPED.str(data.get("model_weights"), "model_weights")
+    gen.model_hash = _TYPED.str(data.get("model_hash"), "model_hash")
     prompts = image.get("prompt")
     raw_prompt = None
     if isinstance(prompts, str):
@@ -220,17 +196,14 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
     if raw_prompt is not None:
         gen.prompt, gen.negative_prompt = split_prompt(raw_prompt)
         gen.extra["raw_prompt"] = raw_prompt
-    for key, attr, kind in (("seed", "seed", "int"), ("steps", "steps", "int"), ("cfg_scale", "cfg_scale", "float"),
-                            ("width", "width", "int"), ("height", "height", "int"), ("sampler", "sampler", "str")):
-        if image.get(key) is not None:
-            setattr(gen, attr, _typed(image[key], kind, key))
+    _TYPED.fill(gen, image, SD_METADATA_FIELDS)
     if image.get("strength") is not None and image.get("type") == "img2img":
-        gen.denoise = _typed(image["strength"], "float", "strength")
+        gen.denoise = _TYPED.float(image["strength"], "strength")
         gen.add_lost("img2img: the init image is not in the metadata")
     for key, value in data.items():
         if key not in ("image", "app_version", "model_weights", "model_hash"):
             gen.extra[key] = value
-    typed = {"prompt", "seed", "steps", "cfg_scale", "width", "height", "sampler", "strength"}
+    typed = set(SD_METADATA_FIELDS) | {"prompt", "strength"}
     for key, value in image.items():
         if key in typed:
             continue
@@ -288,10 +261,10 @@ def read_dream(text: str, *, container: str = "png:tEXt:Dream") -> ImportedGener
             attr, kind = DREAM_SWITCHES[switch]
             if len(values) != 1:
                 raise ImportFailure(E_IMPORT_MALFORMED, f"Dream switch {switch} needs one value, has {len(values)}")
-            setattr(gen, attr, _typed(values[0], kind, switch))
+            setattr(gen, attr, _TYPED.typed(values[0], kind, switch))
             continue
         name = DREAM_EXTRA_NAMES.get(switch, switch.lstrip("-"))
-        value: Any = [float(v) if _RE_NUM.match(v) else v for v in values]
+        value: Any = [float(v) if RE_NUMBER.match(v) else v for v in values]
         value = value[0] if len(value) == 1 else (True if not value else value)
         gen.extra[name] = value
         if name in ("gfpgan_strength", "codeformer_fidelity", "upscale", "facetool"):
@@ -300,4 +273,21 @@ def read_dream(text: str, *, container: str = "png:tEXt:Dream") -> ImportedGener
             gen.add_lost(f"Dream switch {switch} {' '.join(values)} has no field of its own")
     if "-I" in options or "--init_img" in options:
         gen.add_lost("img2img: the init image is not in the metadata")
+    return gen
+
+
+#: Which reader each InvokeAI text key needs, in the order they are preferred.
+READERS = {"invokeai_metadata": read_metadata, "sd-metadata": read_sd_metadata, "Dream": read_dream}
+
+
+def detect(meta: RawMetadata) -> TextItem | None:
+    """The newest of the three layouts the image carries."""
+    return next((it for it in map(meta.first, READERS) if it is not None), None)
+
+
+def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
+    gen = READERS[item.key](item.value, container=item.container)
+    dream = meta.first("Dream")
+    if item.key == "sd-metadata" and dream is not None:
+        gen.raw["Dream"] = dream.value  # 2.x writes both; the command line is the same generation
     return gen

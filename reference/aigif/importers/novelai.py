@@ -23,71 +23,59 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
+from .coerce import Coercer, load_json_object
+from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
 
 _RE_HASH8 = re.compile(r"[0-9A-Fa-f]{8}")
-TYPED = {"steps", "sampler", "seed", "scale", "uc", "prompt", "width", "height", "noise_schedule", "n_samples"}
+#: NovelAI writes JSON numbers; a number written as a string is not one.
+_TYPED = Coercer("NovelAI")
+#: Comment key -> (ImportedGeneration field, type)
+TYPED_FIELDS = {
+    "uc": ("negative_prompt", "str"), "seed": ("seed", "int"), "steps": ("steps", "int"),
+    "scale": ("cfg_scale", "float"), "sampler": ("sampler", "str"), "noise_schedule": ("schedule", "str"),
+    "width": ("width", "int"), "height": ("height", "int"), "n_samples": ("batch_size", "int"),
+}
+#: Keys read into fields (the rest go to extra).
+FIELDS = set(TYPED_FIELDS) | {"prompt"}
 HARMLESS = {"signed_hash", "request_type", "Generation time", "generation_time"}
 
 
-def _int(v: Any, key: str) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    raise ImportFailure(E_IMPORT_MALFORMED, f"NovelAI {key} is not an integer")
+def detect(meta: RawMetadata) -> TextItem | None:
+    """The ``Comment`` text of an image whose ``Software`` is NovelAI, or a Comment that is NovelAI's JSON."""
+    soft = meta.first("Software")
+    comment = meta.first("Comment")
+    if comment is not None and ((soft is not None and soft.value.strip() == "NovelAI")
+                                or (comment.value.lstrip().startswith("{") and '"uc"' in comment.value)):
+        return comment
+    return None
 
 
-def _float(v: Any, key: str) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    raise ImportFailure(E_IMPORT_MALFORMED, f"NovelAI {key} is not a number")
+def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
+    chunks: dict[str, str] = {}
+    for it in meta.items:
+        chunks.setdefault(it.key, it.value)
+    return read_chunks(chunks, container=item.container)
 
 
-def _str(v: Any, key: str) -> str | None:
-    if v is None or isinstance(v, str):
-        return v
-    raise ImportFailure(E_IMPORT_MALFORMED, f"NovelAI {key} is not a string")
-
-
-def read(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") -> ImportedGeneration:
+def read_chunks(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") -> ImportedGeneration:
     """``chunks``: the text items by key (Comment required; Description, Source, Software optional)."""
     comment = chunks.get("Comment")
     if comment is None:
         raise ImportFailure(E_IMPORT_MALFORMED, "NovelAI image without a Comment chunk")
-    try:
-        data = json.loads(comment)
-    except RecursionError:
-        raise ImportFailure(E_IMPORT_MALFORMED, "NovelAI Comment JSON is nested too deeply") from None
-    except ValueError:
-        raise ImportFailure(E_IMPORT_MALFORMED, "NovelAI Comment is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ImportFailure(E_IMPORT_MALFORMED, "NovelAI Comment is not a JSON object")
+    data = load_json_object(comment, "NovelAI Comment")
     gen = ImportedGeneration(source_tool="NovelAI", source_format="novelai-comment", container=container)
     gen.raw.update({k: v for k, v in chunks.items() if isinstance(v, str)})
-    prompt = _str(data.get("prompt"), "prompt")
+    prompt = _TYPED.str(data.get("prompt"), "prompt")
     description = chunks.get("Description")
     if prompt is None:
         prompt = description
     elif description is not None and description != prompt:
         gen.extra["Description"] = description
     gen.prompt = prompt
-    gen.negative_prompt = _str(data.get("uc"), "uc")
-    gen.seed = _int(data.get("seed"), "seed")
-    gen.steps = _int(data.get("steps"), "steps")
-    gen.cfg_scale = _float(data.get("scale"), "scale")
-    gen.sampler = _str(data.get("sampler"), "sampler")
-    gen.schedule = _str(data.get("noise_schedule"), "noise_schedule")
-    gen.width = _int(data.get("width"), "width")
-    gen.height = _int(data.get("height"), "height")
-    gen.batch_size = _int(data.get("n_samples"), "n_samples")
+    _TYPED.fill(gen, data, TYPED_FIELDS)
     if gen.width is None:
         gen.add_note("the Comment carries no width/height (older NovelAI): generation size unknown "
                      "(usually the pixel size of an uncropped original)")
@@ -103,7 +91,7 @@ def read(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") -> Impo
     request = data.get("request_type")
     is_img2img = isinstance(request, str) and "img2img" in request.lower()
     for key, value in data.items():
-        if key in TYPED:
+        if key in FIELDS:
             continue
         gen.extra[key] = value
         if key in ("strength", "noise") and not is_img2img:
@@ -111,7 +99,7 @@ def read(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") -> Impo
         if key not in HARMLESS:
             gen.add_lost(f"NovelAI parameter {key!r}: {json.dumps(value, ensure_ascii=False)[:80]} has no field of its own")
     if is_img2img:
-        gen.denoise = _float(data.get("strength"), "strength")
+        gen.denoise = _TYPED.float(data.get("strength"), "strength")
     elif "strength" in data:
         gen.add_note("'strength'/'noise' are img2img settings NovelAI writes for every request; kept in extra")
     return gen

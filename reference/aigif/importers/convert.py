@@ -1,9 +1,9 @@
 """From an existing AI image's metadata to an AIGIF file (SPEC.md §5.3), with
 an honest report of what was carried and what was lost.
 
-The importers (``aigif.importers``) read each tool's metadata into an
+The tool readers of this package read each tool's metadata into an
 ``ImportedGeneration``; this module maps it onto the registry: sampler names
-through the schedulers' ``a1111`` and ``comfyui`` aliases, models through
+through the schedulers table's name tables (:mod:`.samplers`), models through
 their A1111 hashes and file names, A1111's RNG setting to a noise source.
 Whatever has no field goes, as the tool wrote it, into the ``source``
 extension — nothing is dropped silently.
@@ -15,15 +15,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from .errors import AigifError
-from .file import AigifFile, Extension
-from .registry import Registry, load
+from ..errors import AigifError
+from ..file import AigifFile, Extension
+from ..registry import Registry, load
+from . import samplers
+from .generation import ImportedGeneration
 
 # A1111's "RNG" setting (absent means GPU) and each tool's noise habit.
 RNG_NOISE = {"GPU": "torch-cuda", "CPU": "torch-cpu", "NV": "a1111-nv"}
 TOOL_NOISE = {"ComfyUI": "torch-cpu", "Fooocus": "torch-cpu"}
-# Schedule names that mean "the sampler's own schedule".
-DEFAULT_SCHEDULES = {None, "", "Automatic", "automatic", "normal", "Normal"}
 FAMILY_HINTS = ((re.compile(r"flux", re.I), "flux"), (re.compile(r"sd3|sd_3|stable-diffusion-3", re.I), "sd3"),
                 (re.compile(r"xl|pony|illustrious", re.I), "sdxl"), (re.compile(r"pixart.*sigma", re.I), "pixart-sigma"),
                 (re.compile(r"pixart", re.I), "pixart-alpha"), (re.compile(r"sana", re.I), "sana"))
@@ -38,66 +38,19 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", name.lower())
-
-
-# Which alias lists of the registry's schedulers each tool's names come from, in order.
-TOOL_SCHEMES = {"AUTOMATIC1111": ("a1111",), "Forge": ("a1111",), "ComfyUI": ("comfyui",), "Fooocus": ("comfyui",),
-                "InvokeAI": ("invokeai", "k_diffusion"), "NovelAI": ("k_diffusion",)}
-
-
-def _comfy_spellings(sampler: str) -> list[str]:
-    """ComfyUI variants of one sampler: old graphs say ``sample_dpmpp_2m``, and the
-    ``*_gpu`` SDE samplers differ only in where their noise is drawn."""
-    out = [sampler]
-    if sampler.startswith("sample_"):
-        out.append(sampler[len("sample_"):])
-    out += [x[: -len("_gpu")] for x in list(out) if x.endswith("_gpu")]
-    return out
-
-
 def scheduler_key(tool: str, sampler: str | None, schedule: str | None, reg: Registry) -> str | None:
-    """Registry scheduler for a tool's sampler/schedule names, or None.
+    """Registry scheduler for a tool's sampler/schedule names, or None when no entry runs them.
 
-    The importers' resolver turns the names into (diffusers class, config) —
-    it knows, e.g., that A1111 >= 1.9's "Automatic" means Karras for DPM++ 2M;
-    the registry entry with exactly that class and config is the answer. The
-    registry's alias lists (``a1111``, ``comfyui``, ``invokeai``, ``k_diffusion``)
-    are the fallback for names the resolver does not know."""
+    The names resolve through the registry's name tables to a (solver,
+    schedule) pair — which knows, e.g., that A1111 >= 1.9's "Automatic" means
+    Karras for DPM++ 2M — and the entry that lists that pair is the answer."""
     if not sampler:
         return None
-    entries = reg.table("schedulers").entries
     try:
-        from .importers.samplers import to_diffusers
-        cls, cfg = to_diffusers(tool, sampler, schedule)
-    except (ImportError, KeyError, ValueError):
-        cls, cfg = None, None
-    if cls is not None:
-        schemes = TOOL_SCHEMES.get(tool, ())
-        hits = [e for e in entries if e["class"] == cls and e["config"] == cfg]
-        # prefer the entry that lists this tool's names (several may share a config)
-        hits.sort(key=lambda e: not any(e.get(s) for s in schemes))
-        if hits:
-            return hits[0]["key"]
-    for scheme in TOOL_SCHEMES.get(tool, ("a1111", "comfyui", "invokeai", "k_diffusion")):
-        if scheme == "comfyui":
-            for name in _comfy_spellings(sampler):
-                pair = [name, schedule or "normal"]
-                hit = next((e["key"] for e in entries if pair in e["comfyui"]), None)
-                if hit:
-                    return hit
-        elif scheme == "a1111":
-            names = [sampler] if schedule in DEFAULT_SCHEDULES else [f"{sampler} {schedule}", f"{sampler} {schedule.replace(' ', '')}"]
-            for n in names:
-                hit = next((e["key"] for e in entries if _norm(n) in {_norm(a) for a in e["a1111"]}), None)
-                if hit:
-                    return hit
-        else:
-            hit = next((e["key"] for e in entries if sampler in e[scheme]), None)
-            if hit:
-                return hit
-    return None
+        res = samplers.resolve(tool, sampler, schedule, reg)
+    except samplers.UnknownSamplerName:
+        return None
+    return samplers.registry_key(res, reg)
 
 
 def model_key(name: str | None, hexhash: str | None, reg: Registry) -> tuple[str, dict, str]:
@@ -204,17 +157,17 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
 
 def to_imported(f: AigifFile, reg: Registry | None = None):
     """AigifFile -> ImportedGeneration in AUTOMATIC1111's terms (for export)."""
-    from .importers.generation import ImportedGeneration
     reg = reg or load()
     src = f.extension("source")
     settings = json.loads(src.fields["settings"]) if src else {}
-    entry = reg.table("schedulers").by_key.get(f.fields.get("scheduler", "default"), {})
+    key = f.fields.get("scheduler", "default")
+    names = samplers.a1111_names(key, reg)
     # keep A1111's own spelling when the file came from A1111 and it still names this scheduler
     from_a1111 = src is not None and src.fields["tool"] in ("AUTOMATIC1111", "Forge")
     sampler, schedule = (settings.get("sampler"), settings.get("schedule")) if from_a1111 else (None, None)
-    if entry.get("a1111") and (sampler is None or scheduler_key("AUTOMATIC1111", sampler, schedule, reg) != entry["key"]):
-        sampler, schedule = _split_a1111(entry["a1111"][0])
-    elif sampler is None and not entry.get("a1111"):
+    if names and (sampler is None or scheduler_key("AUTOMATIC1111", sampler, schedule, reg) != key):
+        sampler, schedule = names
+    elif sampler is None and not names:
         sampler = settings.get("sampler")  # no A1111 name exists: say what the source called it
     m = reg.table("models").by_key[f.model]
     name = f.model_fields.get("model_name") or settings.get("model") or (m.get("file_names") or [m["key"]])[0]
@@ -227,13 +180,3 @@ def to_imported(f: AigifFile, reg: Registry | None = None):
         width=f.width, height=f.height, model_name=PurePath(name).stem if name else None, model_hash=h,
         clip_skip=(clip + 1) if clip else settings.get("clip_skip"), rng=rng or settings.get("rng"),
         eta_noise_seed_delta=settings.get("eta_noise_seed_delta"))
-
-
-_SCHEDULE_SUFFIXES = ("Karras", "Exponential", "SGM Uniform")
-
-
-def _split_a1111(name: str) -> tuple[str, str | None]:
-    for suf in _SCHEDULE_SUFFIXES:
-        if name.endswith(" " + suf):
-            return name[: -len(suf) - 1], suf
-    return name, None

@@ -1,0 +1,129 @@
+"""The command-line reference (cli.md), from the argparse parsers of the installed programs.
+
+Each console script of the ``aigif`` distribution (pyproject.toml's [project.scripts]) is called
+with ``parse_args`` replaced by a function that hands back the parser, so the page shows argparse's
+own ``--help`` text and nothing runs. A subcommand is asked for on its own (``main(["info"])``),
+since ``aigif`` imports a subcommand's module only when it is chosen; one whose module cannot be
+imported here is listed with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.metadata
+import io
+import os
+from unittest import mock
+
+DISTRIBUTION = "aigif"
+INTRO = ("Generated at build time from the programs' own `--help` (argparse), so it matches the installed "
+         "reference implementation. Commands whose module could not be imported in the build environment "
+         "are listed with the reason.\n\n")
+
+
+class _Captured(Exception):
+    def __init__(self, parser: argparse.ArgumentParser):
+        super().__init__(parser.prog)
+        self.parser = parser
+
+
+@contextlib.contextmanager
+def _parsers_captured():
+    """parse_args raises with its parser instead of parsing; help is formatted 90 columns wide, plain."""
+    def grab(self, *args, **kwargs):
+        raise _Captured(self)
+
+    saved_env = {k: os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "PYTHON_COLORS")}
+    os.environ.update(COLUMNS="90", NO_COLOR="1", PYTHON_COLORS="0")
+    try:
+        with mock.patch.object(argparse.ArgumentParser, "parse_args", grab):
+            yield
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def parser_of(main, argv: list[str]) -> tuple[argparse.ArgumentParser | None, str]:
+    """(the parser ``main(argv)`` builds, "") or (None, why it built none)."""
+    err = io.StringIO()
+    with _parsers_captured(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except _Captured as c:
+            return c.parser, ""
+        except SystemExit:
+            pass
+        except Exception as exc:  # noqa: BLE001 - any failure is reported on the page
+            return None, f"{type(exc).__name__}: {exc}"
+    return None, err.getvalue().strip() or "the command did not build its argument parser"
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, tuple[argparse.ArgumentParser, str]]:
+    """{name: (its parser, its one-line help)} of ``parser``'s subcommands."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            helps = {a.dest: a.help or "" for a in action._choices_actions}  # noqa: SLF001
+            return {name: (p, helps.get(name, "")) for name, p in action.choices.items()}
+    return {}
+
+
+def programs() -> dict[str, str]:
+    """{program: "module:function"} of the distribution's console scripts, in pyproject's order."""
+    try:
+        eps = importlib.metadata.distribution(DISTRIBUTION).entry_points
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    return {ep.name: ep.value for ep in eps if ep.group == "console_scripts"}
+
+
+def anchor(prog: str, command: str, progs) -> str:
+    """cli.html#aigif-info; a subcommand named like another program gets a suffix
+    (``aigif conformance`` -> #aigif-conformance-command; the program aigif-conformance keeps #aigif-conformance)."""
+    a = f"{prog}-{command}"
+    return f"{a}-command" if a in progs else a
+
+
+def _help(parser: argparse.ArgumentParser) -> str:
+    return "```text\n" + parser.format_help().rstrip() + "\n```\n"
+
+
+def _warning(title: str, text: str) -> str:
+    return f'!!! warning "{title}"\n\n    {text}\n\n'
+
+
+def page() -> str:
+    """The Markdown of cli.md."""
+    progs = programs()
+    out = ["---\nhide:\n  - navigation\n---\n\n# Command-line reference\n\n", INTRO]
+    if not progs:
+        out.append(_warning("No programs", f"The `{DISTRIBUTION}` distribution is not installed here: "
+                                           "`pip install -e .` first."))
+    for prog, target in progs.items():
+        module, _, function = target.partition(":")
+        out.append(f"## `{prog}` {{#{prog}}}\n\n")
+        try:
+            main = getattr(importlib.import_module(module), function)
+        except Exception as exc:  # noqa: BLE001
+            out.append(_warning("Not available in this build", f"`{module}` could not be imported: "
+                                                               f"`{type(exc).__name__}: {exc}`"))
+            continue
+        parser, why = parser_of(main, [])
+        if parser is None:
+            out.append(_warning("No help available", why))
+            continue
+        out.append(_help(parser))
+        for name, (sub, help_) in subcommands(parser).items():
+            out.append(f"\n### `{prog} {name}` {{#{anchor(prog, name, progs)}}}\n\n")
+            if help_:
+                out.append(f"{help_[:1].upper()}{help_[1:]}.\n\n")
+            full, why = parser_of(main, [name])  # the parser with this subcommand's arguments added
+            if full is None:
+                last = why.splitlines()[-1] if why else "unknown error"
+                out.append(_warning("Not available in this build", f"`{prog} {name}` could not be set up here: `{last}`"))
+                continue
+            out.append(_help(subcommands(full).get(name, (sub, ""))[0]))
+    return "".join(out)
