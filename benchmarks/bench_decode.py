@@ -23,6 +23,7 @@ def main() -> int:
     args = ap.parse_args()
     import diffusers
     import torch
+
     from aigif import codec, jsonform
     from aigif.regen import Regenerator, loading
     from aigif.registry import load

@@ -16,6 +16,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=8)
     args = ap.parse_args()
     import imagecodecs
+
     from aigif.regen import Regenerator, pixels
     from aigif.regen.encode import encode_fields
     regen = Regenerator(device="cpu")

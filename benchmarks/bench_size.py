@@ -18,7 +18,8 @@ from aigif.regen.encode import smallest
 from aigif.registry import load
 from typical import a1111_text, aigif_file, generations, paper_layout
 
-SOFTWARE = Extension.of("software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif-reference 1.0"})
+SOFTWARE = Extension.of("software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0",
+                                     "cpu": "AVX512", "writer": "aigif-reference 1.0"})
 
 
 def sizes(corpus: str, limit: int | None):
@@ -59,7 +60,8 @@ def main() -> int:
         out.append("| layout | mean bytes | median bytes | mean / paper layout |")
         out.append("|---|---:|---:|---:|")
         names = {"paper": "paper Table I layout + zlib (baseline)", "a1111": "AUTOMATIC1111 parameters text",
-                 "aigif": "**AIGIF, smallest coder (the writer's default)**", "aigif+sw+digest": "AIGIF + software versions + 8-byte digest (as `aigif encode` writes)"}
+                 "aigif": "**AIGIF, smallest coder (the writer's default)**",
+                 "aigif+sw+digest": "AIGIF + software versions + 8-byte digest (as `aigif encode` writes)"}
         for c in cols:
             vals = [r[c] for r in rows if r.get(c) is not None]
             if not vals:

@@ -42,10 +42,10 @@ HERE = Path(__file__).resolve().parent
 
 def _import():
     global read_generation_bytes, ImportFailure, IMPORT_CODES, ImportedGeneration, convert, codec, AigifError, REG
-    from aigif.importers import IMPORT_CODES, ImportedGeneration, ImportFailure, read_generation_bytes
     from aigif import codec
-    from aigif.importers.convert import convert
     from aigif.errors import AigifError
+    from aigif.importers import IMPORT_CODES, ImportedGeneration, ImportFailure, read_generation_bytes
+    from aigif.importers.convert import convert
     from aigif.registry import load
     REG = load()
 
@@ -109,7 +109,7 @@ def check(image: bytes) -> str:
         if e.internal:
             raise AssertionError(f"importer bug caught by its last-resort net: {e}") from e.__cause__
         if e.code not in IMPORT_CODES:
-            raise AssertionError(f"unknown import code {e.code}")
+            raise AssertionError(f"unknown import code {e.code}") from None
         return e.code
     if not isinstance(gen, ImportedGeneration):
         raise AssertionError(f"read_generation_bytes returned {type(gen).__name__}")

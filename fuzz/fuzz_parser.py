@@ -31,9 +31,9 @@ from aigif.conformance.bitwriter import with_crc, wrap
 
 def _import():
     global AigifError, PARSE_CODES, bits, codec, jsonform, REG
-    from aigif import bits, codec, jsonform
     import aigif.text.deflate  # noqa: F401  (imported lazily by text.coder: import here to instrument)
     import aigif.text.none  # noqa: F401
+    from aigif import bits, codec, jsonform
     try:
         from aigif.text import prompt
         prompt._load()  # the static model (1.7 MB, seconds when instrumented): once, not in the first unit

@@ -9,8 +9,8 @@ edits, and importing a target (tests/test_hostile.py) never imports atheris.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def run(import_: Callable[[], None], check: Callable[[bytes], str], frame: Callable[[bytes], bytes] = lambda data: data,

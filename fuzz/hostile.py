@@ -25,9 +25,13 @@ import time
 import zlib
 from pathlib import Path
 
-from aigif.conformance.bitwriter import (DeflateWriter, dec_decimal as dec, expc as expcode, frame, pack, pixel_section,
-                                         ref_bits as ref, se, seed_bits as seed, size_fields, u, ue, uvarint, wrap)
-from aigif.png import SIGNATURE, chunk as png_chunk, ihdr_chunk
+from aigif.conformance.bitwriter import DeflateWriter, frame, pack, pixel_section, se, size_fields, u, ue, uvarint, wrap
+from aigif.conformance.bitwriter import dec_decimal as dec
+from aigif.conformance.bitwriter import expc as expcode
+from aigif.conformance.bitwriter import ref_bits as ref
+from aigif.conformance.bitwriter import seed_bits as seed
+from aigif.png import SIGNATURE, ihdr_chunk
+from aigif.png import chunk as png_chunk
 
 MB = 1 << 20
 

@@ -1,12 +1,10 @@
 """Hypothesis strategies for valid AIGIF files, driven by the registry."""
 from __future__ import annotations
 
-import math
-
 from hypothesis import strategies as st
 
 from aigif import jsonform
-from aigif.file import Extension, PixelPayload
+from aigif.file import Extension
 from aigif.registry import load
 
 REG = load()

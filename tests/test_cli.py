@@ -80,6 +80,7 @@ def test_info_pack_inverse(good, tmp_path):
 
 def test_info_json_matches_schema(good):
     from pathlib import Path
+
     from jsonschema import Draft202012Validator
     schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "info.schema.json").read_text())
     r = run("aigif.cli.main", "info", str(good))
@@ -101,7 +102,7 @@ def test_pack_bad_json_is_typed(tmp_path):
 
 
 def test_validator_does_not_import_torch(good):
-    code = ("import sys; from aigif.cli.validate import main; main([%r]); "
-            "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'heavy import'") % str(good)
+    code = (f"import sys; from aigif.cli.validate import main; main([{str(good)!r}]); "
+            "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'heavy import'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

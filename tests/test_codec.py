@@ -4,12 +4,12 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aigif import codec, jsonform
 from aigif.errors import PARSE_CODES, AigifError
 from aigif.file import Extension
-
 from strategies import REG, aigif_files
 
 PAPER = dict(height=1024, width=1024, seed=829557441, prompt="A cute cat", negative_prompt="worst quality",
@@ -216,6 +216,7 @@ def test_string_past_end_and_invalid_utf8():
 
 def test_deflate_bomb_stops_at_limit():
     import time
+
     from aigif.text.deflate import deflate
     f = paper()
     bits, _ = core_bits_of(f)
@@ -267,7 +268,8 @@ def test_extension_order_and_count():
 
 def test_registered_extension_roundtrip():
     f = paper()
-    f.extensions = [Extension(2, b"", "software", {"torch": "2.13.0+cpu", "diffusers": "0.42.1", "transformers": "5.23.0", "cpu": "AVX512", "writer": "aigif 1.0"})]
+    f.extensions = [Extension.of("software", {"torch": "2.13.0+cpu", "diffusers": "0.42.1", "transformers": "5.23.0",
+                                              "cpu": "AVX512", "writer": "aigif 1.0"})]
     g = codec.read(codec.write(f))
     assert g.extension("software").fields["torch"] == "2.13.0+cpu"
 

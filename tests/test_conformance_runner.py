@@ -17,10 +17,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from aigif import codec, jsonform
-from aigif.conformance import (CommandDecoder, InProcessDecoder, Options, load_suite, run, select)
-from aigif.conformance import compare, png
+from aigif.conformance import CommandDecoder, InProcessDecoder, Options, compare, load_suite, png, run, select
 from aigif.registry import load
-
 from conftest import ROOT
 
 VECTORS = ROOT / "vectors"

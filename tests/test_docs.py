@@ -164,7 +164,7 @@ def test_every_registry_entry_is_on_the_site(site):
 def test_internal_links_resolve(site):
     broken = []
     for page in pages(site):
-        for tag, attr, raw in parse(page).links:
+        for _tag, attr, raw in parse(page).links:
             url = urlsplit(raw)
             if url.scheme or url.netloc or raw.startswith(("mailto:", "javascript:", "data:")):
                 continue

@@ -27,8 +27,7 @@ if importlib.util.find_spec("aigif") is None or importlib.util.find_spec("aigif.
     sys.path.insert(0, str(ROOT / "reference"))
 
 from aigif import png  # noqa: E402
-from aigif.importers import ImportFailure, read_generation, read_generation_bytes  # noqa: E402
-from aigif.importers import a1111, comfyui, samplers  # noqa: E402
+from aigif.importers import ImportFailure, a1111, comfyui, read_generation, read_generation_bytes, samplers  # noqa: E402  # noqa: E402
 from aigif.importers.containers import MAX_TEXT_BYTES, decode_user_comment, read_container  # noqa: E402
 from aigif.importers.generation import ImportedGeneration  # noqa: E402
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import random
 import re
 import struct
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from aigif.noise import CPU_KEYS, KEYS, NoiseSource, NoiseStream, NoiseUnavailable, get_source, philox, portable
 
-from aigif.noise import CPU_KEYS, KEYS, NoiseSource, NoiseStream, NoiseUnavailable, get_source
-from aigif.noise import philox, portable
+ROOT = Path(__file__).resolve().parents[1]
 
 np = pytest.importorskip("numpy")
 

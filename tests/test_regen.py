@@ -122,8 +122,8 @@ def test_missing_model_names_what_to_download(tmp_path):
 
 
 def test_payload_fallback_when_model_unavailable():
-    from aigif.regen import Regenerator, pixels
     from aigif.file import PixelPayload
+    from aigif.regen import Regenerator, pixels
     r = Regenerator(device="cpu")
     px = np.zeros((64, 64, 3), np.uint8)
     px[8:20, 8:40] = (200, 30, 30)
@@ -149,6 +149,7 @@ def test_unregistered_model_through_user_mapping(regen, tmp_path):
 
 def test_record_api(regen, tmp_path):
     import diffusers
+
     import aigif
     tiny = ROOT / REG.table("models").by_key["tiny-sd1"]["source"]["local"]
     pipe = diffusers.StableDiffusionPipeline.from_pretrained(tiny, local_files_only=True)
@@ -160,3 +161,27 @@ def test_record_api(regen, tmp_path):
                 generator=torch.Generator().manual_seed(5)).images[0]
     assert (np.asarray(bare) == np.asarray(image)).all()  # record() returns exactly what the bare call makes
     assert regen.render(g).bit_exact
+
+
+def test_every_scheduler_dependency_is_installed():
+    """What a registered scheduler needs (its ``requires``) comes with the regen extra."""
+    import importlib.util
+    needed = {pkg for e in load().table("schedulers").entries for pkg in e.get("requires", [])}
+    assert needed >= {"scipy", "torchsde"}
+    assert all(importlib.util.find_spec(pkg) is not None for pkg in needed)
+
+
+def test_missing_scheduler_dependency_names_the_package(regen, monkeypatch):
+    import importlib.util
+
+    from aigif.regen import loading
+    reg = load()
+    entry = next(e for e in reg.table("schedulers").entries if "scipy" in e.get("requires", []))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a))
+    f = jsonform.new("tiny-sd1", reg, prompt="a red circle", height=64, width=64, seed=1)
+    pipe, _ = regen.pipeline(f)
+    with pytest.raises(AigifError) as e:
+        loading.build_scheduler(pipe, entry["key"], reg)
+    assert e.value.code == "E_REGEN_UNSUPPORTED"
+    assert "scipy" in e.value.message and "pip install scipy" in e.value.message

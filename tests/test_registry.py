@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from referencing import Registry as SchemaRegistry, Resource
+from referencing import Registry as SchemaRegistry
+from referencing import Resource
 
 from aigif.registry import MAX_ID, load
 
@@ -98,13 +99,14 @@ def test_family_pipelines_exist_in_diffusers():
     diffusers = pytest.importorskip("diffusers")
     for fam in load().families.values():
         assert hasattr(diffusers, fam.raw["pipeline"]), fam.raw["pipeline"]
-        for comp, cls in fam.raw["components"].items():
+        for cls in fam.raw["components"].values():
             if cls != "*" and not cls.startswith(("CLIP", "T5", "Gemma")):
                 assert hasattr(diffusers, cls), cls
 
 
 def test_prompt_coder_model_is_the_registered_one():
     import hashlib
+
     from aigif.text import prompt
     entry = load().table("text_coders").by_key["prompt"]
     data = (Path(prompt.__file__).parent / "prompt_model.bin").read_bytes()

@@ -4,15 +4,15 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import sys
 import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from aigif.text import prompt as tc
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 TextCoderError = tc.TextCoderError
 

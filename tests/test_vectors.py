@@ -14,7 +14,6 @@ from jsonschema import Draft202012Validator
 from aigif import codec, container, jsonform
 from aigif.errors import PARSE_CODES
 from aigif.registry import load
-
 from conftest import ROOT
 
 VECTORS = ROOT / "vectors"

@@ -1,9 +1,9 @@
 """SPEC.md §3: primitive encodings."""
-import math
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aigif import wire
 from aigif.errors import AigifError

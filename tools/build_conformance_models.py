@@ -65,6 +65,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from aigif.fsutil import sha256_file  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "tools" / "conformance_models.json"
 DEFAULT_OUT = ROOT / "vectors" / "models"
@@ -83,7 +85,7 @@ def sample_prompt(rng: np.random.Generator, d: dict) -> str:
     colours, shapes, sizes, positions = d["colours"], d["shapes"], d["sizes"], d["positions"]
     bg = colours[rng.integers(len(colours))]
     parts = []
-    for i in range(1 if rng.random() < 0.7 else 2):
+    for _ in range(1 if rng.random() < 0.7 else 2):
         words = []
         if rng.random() < 0.3:
             words.append(sizes[rng.integers(len(sizes))])
@@ -234,8 +236,7 @@ def scheduler_config(fam: dict) -> dict:
 
 def make_pipeline(cfg, fam, toks):
     import diffusers
-    from diffusers import (SD3Transformer2DModel, StableDiffusion3Pipeline, StableDiffusionPipeline,
-                           StableDiffusionXLPipeline, UNet2DConditionModel)
+    from diffusers import SD3Transformer2DModel, StableDiffusion3Pipeline, StableDiffusionPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
 
     vae = make_vae(cfg, fam)
     torch.manual_seed(cfg["seeds"][fam["name"]])
@@ -449,14 +450,6 @@ def add_activation_offset(pipe, kind: str, c: float):
 # --------------------------------------------------------------------------------------------
 # Save + describe
 # --------------------------------------------------------------------------------------------
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_pipeline(pipe, fam, cfg, outdir: Path, tok_dirs: dict, train_s: float):
     pipe.to("cpu")
     if outdir.exists():
@@ -506,7 +499,7 @@ def save_pipeline(pipe, fam, cfg, outdir: Path, tok_dirs: dict, train_s: float):
             "torch_threads": torch.get_num_threads(),
             "training_seconds": round(train_s, 1),
         },
-        "files": {str(p.relative_to(outdir)): {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files},
+        "files": {str(p.relative_to(outdir)): {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files},
         "total_bytes": sum(p.stat().st_size for p in outdir.rglob("*") if p.is_file()),
     }
     (outdir / "aigif-model.json").write_text(json.dumps(desc, indent=2) + "\n")

@@ -67,7 +67,9 @@ import subprocess
 import sys
 import zipfile
 
+from aigif.fsutil import sha256_file
 from aigif.text import prompt as P
+from aigif.wire import uvarint
 from tools import make_sd_prompt_corpus as sdgen
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,14 +118,6 @@ PARAMS = dict(
     prune1=3.0,         # drop order-1 entries that gain fewer bits (on training data)
     prune2=3.0,         # the same for order-2
 )
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------
@@ -665,15 +659,8 @@ def build(files: dict[str, bytes], prm: dict) -> bytes:
     out = bytearray(P.MAGIC) + bytes([P.VERSION])
 
     def uv(v: int) -> None:
-        assert 0 <= v < (1 << 28)
-        while True:
-            b = v & 0x7F
-            v >>= 7
-            if v:
-                out.append(b | 0x80)
-            else:
-                out.append(b)
-                return
+        assert 0 <= v < (1 << 28)  # the model format's limit (SPEC.md Appendix E.2)
+        out.extend(uvarint(v))
 
     uv(len(others))
     for o in others:

@@ -31,6 +31,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     from PIL import Image
+
     from aigif import codec
     from aigif.errors import AigifError
     from aigif.regen import Regenerator, pixels
@@ -49,7 +50,8 @@ def main() -> int:
         p = pixels.psnr(got, want)
         results.append({"id": f"regen/{name}", "class": "regen", "ok": True, "detail": {"psnr": "inf" if math.isinf(p) else round(p, 3)}})
         print(f"{name}: {'identical' if math.isinf(p) else f'{p:.2f} dB'}", flush=True)
-    label = f"{args.label} ({platform.machine()}, torch {regen.platform.torch}, {regen.platform.cpu_capability}, threads {os.environ.get('AIGIF_THREADS', '1')})"
+    threads = os.environ.get("AIGIF_THREADS", "1")
+    label = f"{args.label} ({platform.machine()}, torch {regen.platform.torch}, {regen.platform.cpu_capability}, threads {threads})"
     Path(args.out).write_text(json.dumps({"device_class": args.device_class, "platform": label, "results": results}, indent=2) + "\n")
     return 0
 

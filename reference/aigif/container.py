@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import zlib
 
-from construct import Struct, this
+from construct import Struct
 
 from . import wire
 from .errors import AigifError

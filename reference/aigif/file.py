@@ -33,7 +33,7 @@ class Extension:
         return bool(self.tag & 1)
 
     @classmethod
-    def of(cls, key: str, fields: dict[str, Any], reg=None) -> "Extension":
+    def of(cls, key: str, fields: dict[str, Any], reg=None) -> Extension:
         """A registered extension by its key: the tag is the registry's."""
         from .registry import load
         return cls((reg or load()).extensions.entry(key)["tag"], b"", key, dict(fields))
@@ -74,3 +74,8 @@ class AigifFile:
 
     def extension(self, key: str) -> Extension | None:
         return next((e for e in self.extensions if e.key == key), None)
+
+    def extension_fields(self, key: str) -> dict[str, Any] | None:
+        """The fields of the registered extension ``key``; None when the file has none."""
+        e = self.extension(key)
+        return None if e is None else e.fields

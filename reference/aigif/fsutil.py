@@ -1,6 +1,8 @@
-"""Atomic file writes: a reader never sees a partial file (SPEC.md §16)."""
+"""File helpers: atomic writes (a reader never sees a partial file, SPEC.md §16)
+and SHA-256 of a file read in blocks."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -24,3 +26,12 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read 1 MiB at a time (weights can be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -3,11 +3,11 @@ inverse ``aigif pack``. Shape: ``schemas/info.schema.json``."""
 from __future__ import annotations
 
 import base64
-import math
+from typing import Any
 
 from .errors import AigifError
 from .file import AigifFile, Extension, ModelPayload, PixelPayload
-from .registry import Field, Registry, load
+from .registry import Registry, load
 
 FORMAT = "aigif"
 
@@ -38,8 +38,8 @@ def to_json(f: AigifFile, reg: Registry | None = None) -> dict:
     types = _field_types(reg, f.model)
     exts = []
     for e in f.extensions:
-        d = {"tag": e.tag, "critical": e.critical}
-        if e.key is not None:
+        d: dict[str, Any] = {"tag": e.tag, "critical": e.critical}
+        if e.key is not None and e.fields is not None:  # registered: both are set (sections, from_json, Extension.of)
             ftypes = {x["name"]: x["type"] for x in reg.extensions.by_id[e.tag]["fields"]}
             d["key"] = e.key
             d["fields"] = {k: _out(v, ftypes[k]) for k, v in e.fields.items()}

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Collection, Iterator
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_CHUNK_LENGTH = 0x7FFFFFFF  # PNG §5.3: a length is at most 2^31 - 1
@@ -107,7 +107,7 @@ def end_of_iend(data: bytes) -> int | None:
     return None
 
 
-def parse_ihdr(body: bytes) -> IHDR:
+def parse_ihdr(body: bytes | memoryview) -> IHDR:  # a Chunk's data is a view
     if len(body) != 13:
         raise PNGError(f"IHDR has {len(body)} bytes; 13 expected")
     return IHDR(*struct.unpack(">IIBBBBB", bytes(body)))

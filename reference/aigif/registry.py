@@ -47,8 +47,9 @@ class Field:
     description: str = ""
 
     @classmethod
-    def from_json(cls, d: dict) -> "Field":
-        return cls(**{k: d.get(k) for k in ("name", "type", "min", "max", "table", "max_len", "default", "arg")},
+    def from_json(cls, d: dict) -> Field:
+        # name and type are required by the registry schema; the rest are optional
+        return cls(d["name"], d["type"], **{k: d.get(k) for k in ("min", "max", "table", "max_len", "default", "arg")},
                    description=d.get("description", ""))
 
 
@@ -57,6 +58,7 @@ class Table:
 
     def __init__(self, name: str, entries: list[dict], id_name: str = "id"):
         self.name = name
+        self.id_name = id_name
         self.entries = entries
         self.by_id: dict[int, dict] = {}
         self.by_key: dict[str, dict] = {}
@@ -79,8 +81,7 @@ class Table:
         return e["key"]
 
     def id_of(self, key: str) -> int:
-        e = self.entry(key)
-        return e.get("id", e.get("tag"))
+        return self.entry(key)[self.id_name]
 
     def __contains__(self, key: str) -> bool:
         return key in self.by_key
@@ -120,6 +121,12 @@ class Registry:
     def _load(self, name: str) -> dict:
         return json.loads((self.root / f"{name}.json").read_text(encoding="utf-8"))
 
+    @functools.cache  # noqa: B019 - a registry lives as long as the process
+    def document(self, name: str) -> dict:
+        """A table's whole JSON document (for the parts beside its entries,
+        e.g. the tool name tables of ``schedulers``). Callers must not modify it."""
+        return self._load(name)
+
     def _check(self) -> None:
         # Invariants the wire format relies on; the JSON Schemas check shapes.
         for t, coded in self._coded_as.items():
@@ -149,12 +156,12 @@ class Registry:
     def device_fields(self, device_key: str) -> list[Field]:
         return [Field.from_json(f) for f in self.tables["devices"].by_key[device_key]["fields"]]
 
-    @functools.lru_cache(maxsize=None)  # registries live for the process
+    @functools.cache  # noqa: B019 - a registry lives as long as the process
     def string_fields(self, model_key: str) -> tuple[str, ...]:
         """The strings of a file with this model, in text-block order (SPEC.md §7.1)."""
         return tuple(self._string_fields(model_key))
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 - a registry lives as long as the process
     def size_multiple(self, model_key: str) -> int:
         return self.family_of(model_key).size_multiple
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from construct import Struct, Tell, this
 
@@ -215,7 +215,7 @@ class ExtensionList(wire.ByteField):
         if count > MAX_EXTENSIONS:
             raise AigifError("E_LIMIT", f"{count} extensions; the limit is {MAX_EXTENSIONS}", offset=at)
         records, context.last_tag = [], -1
-        for _ in range(count):
+        for _rec in range(count):  # not `_`: that is the ignored *args
             rec = EXTENSION._parsereport(stream, context, "extension")
             context.last_tag = rec.tag
             records.append(rec)
@@ -292,7 +292,9 @@ def _digest_in(reg, f: AigifFile, s, data) -> None:
     f.digest = s.digest
 
 
+# The *_out functions run only for a section that is present (write_sections asks Section.present).
 def _digest_out(reg, f: AigifFile) -> dict:
+    assert f.digest is not None
     return {"length": len(f.digest), "digest": f.digest}
 
 
@@ -319,8 +321,10 @@ def _pixels_in(reg, f: AigifFile, s, data) -> None:
 
 
 def _pixels_out(reg, f: AigifFile) -> dict:
-    return {"codec": reg.table("pixel_codecs").entry(f.pixels.codec), "length_at": None,
-            "length": len(f.pixels.data), "data": f.pixels.data, "header": None}
+    px = f.pixels
+    assert px is not None
+    return {"codec": reg.table("pixel_codecs").entry(px.codec), "length_at": None,
+            "length": len(px.data), "data": px.data, "header": None}
 
 
 def _model_in(reg, f: AigifFile, s, data) -> None:
@@ -329,6 +333,7 @@ def _model_in(reg, f: AigifFile, s, data) -> None:
 
 def _model_out(reg, f: AigifFile) -> dict:
     mp = f.model_payload
+    assert mp is not None
     return {"compressor": reg.table("model_compressors").entry(mp.compressor), "length_at": None,
             "length": len(mp.data), "sha256": mp.sha256, "data": mp.data, "hash": None}
 

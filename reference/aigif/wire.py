@@ -196,7 +196,7 @@ class ExpCode(Prim):
     def read(self, stream, *_):
         start = stream.pos
         ident = 0
-        for _ in range(EXPCODE_MAX_UNITS):
+        for _unit in range(EXPCODE_MAX_UNITS):  # not `_`: that is the ignored *args
             unit = stream.uint(8, start)
             if unit != 0xFF:
                 return ident + unit

@@ -22,8 +22,8 @@ import cli_pages
 import home_page
 import registry_pages
 import repo_links
-from mkdocs.structure.files import File, Files
 from markdown.extensions.toc import slugify
+from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH = ("SPEC.md", "registry", "reference/aigif", "conformance", "benchmarks", "vectors/regen", "tools/docs")

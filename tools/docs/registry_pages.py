@@ -271,8 +271,34 @@ def _names_or_value(v, s: Site) -> str:
     return _names(v) if isinstance(v, list) and v and all(isinstance(i, (str, list)) for i in v) else s.value(v)
 
 
+def _tool_name(table: str, names) -> str:
+    """A name as its tool writes it: A1111 (Sampler, Schedule type), ComfyUI (sampler_name, scheduler), others one string."""
+    parts = [n for n in (names if isinstance(names, (list, tuple)) else [names]) if n]
+    return " + ".join(map(code, parts))
+
+
+def tool_names_section(t: dict, s: Site) -> str:
+    """Every tool's sampler names and the entry each one resolves to (what the importers apply)."""
+    from aigif.importers import samplers
+
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for key, tables in samplers.tool_names().items():
+        for table, names in tables.items():
+            by_table.setdefault(table, []).extend((_tool_name(table, n), key) for n in names)
+    tools = t.get("tools", {})
+    out = ["\n## Sampler names of other tools\n\n",
+           "<p>What each tool writes in its metadata, and the entry the importers map it to "
+           "(<code>python -m aigif.importers.samplers</code> prints the same as JSON). A name that is not listed "
+           "has no registered equivalent and is reported as lost.</p>\n\n"]
+    for table in sorted(by_table):
+        used_by = ", ".join(tools.get(table, {}).get("used_by", [])) or table
+        rows = [[name, s.ref("schedulers", key)] for name, key in sorted(by_table[table])]
+        out += [f"\n### {escape(used_by)}\n\n", html_table(["name as written", "entry"], rows)]
+    return "".join(out)
+
+
 def schedulers_body(t: dict, s: Site) -> str:
-    """Class and config first, then a column for each other key (tool names, pairs, ...), then notes."""
+    """Class and config first, then a column for each other key (pairs, ...), then notes; then every tool's names."""
     known = {"id", "key", "name", "class", "config", "kind", "requires", "note"}
     columns = list(dict.fromkeys(k for x in t["entries"] for k in x if k not in known))
     rows = []
@@ -289,7 +315,7 @@ def schedulers_body(t: dict, s: Site) -> str:
     return ("<p>The <code>scheduler</code> field replaces the pipeline's scheduler with "
             f"<code>Class.from_config(model_scheduler_config, **overrides)</code> ({s.spec('12.3')}); "
             "the importers map the sampler names of other tools to these entries.</p>\n\n"
-            + html_table(head, rows, [x["key"] for x in t["entries"]]))
+            + html_table(head, rows, [x["key"] for x in t["entries"]]) + tool_names_section(t, s))
 
 
 def extensions_body(t: dict, s: Site) -> str:
@@ -328,8 +354,11 @@ def table_page(t: dict, s: Site) -> str:
            f'<code>registry/schema/{t["_stem"]}.schema.json</code>): {n} entr{"y" if n == 1 else "ies"}. {how}</p>\n\n',
            BODIES.get(name, generic_body)(t, s)]
     other = {k: v for k, v in t.items() if k not in ("$schema", "table", "title", "coded_as", "entries") and k[0] != "_"}
-    if other:
-        out += ["\n## Table properties\n\n", html_table(["property", "value"], [[code(k), s.value(v)] for k, v in other.items()])]
+    if other:  # the data behind the entries (e.g. the schedulers' solver and schedule model): shown folded
+        out += ["\n## Table properties\n\n"]
+        for k, v in other.items():
+            out.append(f"<details><summary><code>{escape(k)}</code></summary>\n\n"
+                       + html_table(["property", "value"], [[code(k), s.value(v)]]) + "\n</details>\n")
     return "".join(out)
 
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from . import CLASSES, ROOT, build, compare_dirs
 from .noise import CUDA_NOISE_FILE, measure_cuda
-from .tolerances import (TOLERANCE_MARGIN_DB, TOLERANCES_DIR, TOLERANCES_FILE, dumps_tolerances, measurement_files,
-                         tolerances_from)
+from .tolerances import TOLERANCE_MARGIN_DB, TOLERANCES_DIR, TOLERANCES_FILE, dumps_tolerances, measurement_files, tolerances_from
 
 
 def main(argv=None) -> int:

@@ -7,8 +7,21 @@ import zlib
 from dataclasses import dataclass
 
 from aigif import codec, text
-from aigif.conformance.bitwriter import (bits_to_bytes, bytes_bits, dec_bits, model_section, pack, pixel_section, ref_bits,
-                                         seed_bits, size_fields, u, ue, uvarint, with_crc)
+from aigif.conformance.bitwriter import (
+    bits_to_bytes,
+    bytes_bits,
+    dec_bits,
+    model_section,
+    pack,
+    pixel_section,
+    ref_bits,
+    seed_bits,
+    size_fields,
+    u,
+    ue,
+    uvarint,
+    with_crc,
+)
 from aigif.file import AigifFile
 
 from .common import REG, BuildError, ident, table
@@ -28,14 +41,14 @@ class Raw:
     length: bytes | None = None     # the body-length field; None: canonical uvarint
     crc: bytes | None = None        # None: the correct CRC-32, little-endian
 
-    def copy(self, **kw) -> "Raw":
+    def copy(self, **kw) -> Raw:
         r = Raw([list(x) for x in self.core], self.digest, self.exts, self.pixels, self.model, self.text,
                 self.pad, self.version, self.length, self.crc)
         for k, v in kw.items():
             setattr(r, k, v)
         return r
 
-    def set(self, name: str, bits: str) -> "Raw":
+    def set(self, name: str, bits: str) -> Raw:
         r = self.copy()
         for x in r.core:
             if x[0] == name:
@@ -43,7 +56,7 @@ class Raw:
                 return r
         raise KeyError(name)
 
-    def sized(self, h: int, w: int, g: int, unit: int | None = None) -> "Raw":
+    def sized(self, h: int, w: int, g: int, unit: int | None = None) -> Raw:
         """The size fields of an h x w image (``unit`` forces the unit)."""
         r = self
         for name, bits in size_fields(h, w, g, unit):

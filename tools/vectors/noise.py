@@ -60,6 +60,7 @@ def measure_cuda() -> int:
     """Measure the torch-cuda noise values on this machine's GPU (twice, to
     check they repeat) into CUDA_NOISE_FILE."""
     import torch
+
     from aigif.refdecoder import noise_values
     if not torch.cuda.is_available():
         print("tools.vectors: --measure-cuda needs an NVIDIA GPU", file=sys.stderr)

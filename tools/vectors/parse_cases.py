@@ -11,15 +11,14 @@ from functools import lru_cache
 
 from aigif import codec, jsonform
 from aigif.conformance.bitwriter import frame
-from aigif.conformance.png import chunk
 from aigif.errors import AigifError
 from aigif.file import Extension
+from aigif.png import chunk
 
 from .common import MAX_SIDE, REG, ROOT, TEXT_LIMIT, BuildError, Vectors, dumps, table
 from .deflate import canonical_deflate, emit, greedy_parse, inflate_all
 from .files import raw_of
-from .fixtures import (FAMILY_MODEL, SOFTWARE, all_sections, coder_available, ext, new, paper, png_rgb, tiny_safetensors,
-                       with_ext, with_model, with_pixels)
+from .fixtures import FAMILY_MODEL, SOFTWARE, all_sections, coder_available, ext, new, paper, png_rgb, tiny_safetensors, with_ext, with_model, with_pixels
 
 
 @lru_cache(maxsize=1)

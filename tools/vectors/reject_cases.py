@@ -5,11 +5,7 @@ code that §9 makes their first error. Each table is a list of rows
 
 built from a few valid files (the paper's example first); every row is checked
 against the reference as it is added, and a row the reference disagrees with
-stops the build.
-
-Three faults cite spec-drafts/conformance.md, where their question was first
-raised (SPEC.md §4.1, §5.2 and §6.3 now answer it): the fault is part of the
-vector's bytes (``reject/<name>.json``), so it stays as it was written."""
+stops the build."""
 from __future__ import annotations
 
 import hashlib
@@ -18,11 +14,28 @@ import struct
 import zlib
 
 from aigif import codec, text
-from aigif.conformance.bitwriter import (bits_to_bytes, bytes_bits, coded_as, dec_binary, dec_decimal, expc, expcode_bytes,
-                                         frame, model_section, pack, pixel_section, ref_bits, seed_bits, u, ue, uvarint as uv,
-                                         with_crc)
-from aigif.conformance.png import SIGNATURE, chunk, png_from_raw
+from aigif.conformance.bitwriter import (
+    bits_to_bytes,
+    bytes_bits,
+    coded_as,
+    dec_binary,
+    dec_decimal,
+    expc,
+    expcode_bytes,
+    frame,
+    model_section,
+    pack,
+    pixel_section,
+    ref_bits,
+    seed_bits,
+    u,
+    ue,
+    with_crc,
+)
+from aigif.conformance.bitwriter import uvarint as uv
+from aigif.conformance.png import png_from_raw
 from aigif.file import Extension
+from aigif.png import SIGNATURE, chunk
 
 from .common import REG, TEXT_LIMIT, BuildError, Vectors, dumps, ident, next_id
 from .deflate import canonical_deflate, emit, greedy_parse, one_block, stored_deflate
@@ -61,7 +74,7 @@ def container_rows(base: Raw) -> list:
     good, L = base.bytes(), len(base.body())
     crc = zlib.crc32(good[:-4])
     rows = [
-        ("empty-file", b"", "E_MAGIC", "an empty file (see spec-drafts/conformance.md: an empty file is not AIGIF)", "§4.1"),
+        ("empty-file", b"", "E_MAGIC", "an empty file (SPEC.md §4.1: an empty file is not AIGIF)", "§4.1"),
         ("magic-prefix-1-byte", b"A", "E_TRUNCATED", "a 1-byte file that is a prefix of the magic", "§4.1"),
         ("magic-prefix-2-bytes", b"AI", "E_TRUNCATED", "a 2-byte file that is a prefix of the magic", "§4.1"),
         ("magic-1-byte-other", b"G", "E_MAGIC", "a 1-byte file that is not a prefix of the magic", "§4.1"),
@@ -222,7 +235,7 @@ def core_rows(base: Raw) -> list:
     big = raw_of(paper(height=16384, width=16384, text_coder="none"))
     rows += [
         ("scheduler-flow-in-discrete-family", base.set("fields.scheduler", ref_bits("schedulers", ident("schedulers", "flow-match-euler"))),
-         "E_RANGE", "a flow scheduler (flow-match-euler) for sd-1.5, a discrete family (see spec-drafts/conformance.md)", "§5.2"),
+         "E_RANGE", "a flow scheduler (flow-match-euler) for sd-1.5, a discrete family (SPEC.md §5.2: a family's scheduler kind)", "§5.2"),
         ("scheduler-discrete-in-flow-family", sd3.set("fields.scheduler", ref_bits("schedulers", ident("schedulers", "ddim"))),
          "E_RANGE", "a discrete scheduler (ddim) for sd3-medium, a flow family", "§5.2"),
         # height / width (§5)
@@ -352,7 +365,7 @@ def pixel_rows() -> list:
         ("pixels-png-width-height-swapped", wide.copy(pixels=pixel_section(png_rgb(8, 16))), "E_PAYLOAD",
          "PNG payload 8 wide 16 high in a 16-wide 8-high file", "§6.3"),
         *[(name, PX(pixel_section(data())), "E_PAYLOAD", fault, spec) for name, data, fault, spec in BAD_PNGS],
-        ("pixels-length-0", PX(pixel_section(b"")), "E_RANGE", "pixel payload length 0 (see spec-drafts/conformance.md)", "§6.3"),
+        ("pixels-length-0", PX(pixel_section(b"")), "E_RANGE", "pixel payload length 0 (SPEC.md §6.3: length ≥ 1)", "§6.3"),
         ("pixels-length-past-end", PX(pixel_section(png_rgb(8, 8), length=len(png_rgb(8, 8)) + 100)), "E_OVERRUN",
          "pixel payload length past the end of the body", "§6"),
         ("pixels-length-256MiB", PX(pixel_section(b"", length=256 << 20)), "E_OVERRUN",

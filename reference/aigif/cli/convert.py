@@ -7,10 +7,10 @@ already exists and is valid.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from .. import codec
 from ..errors import AigifError
@@ -59,8 +59,8 @@ def _alarm(signum, frame):
 
 
 def convert_one(src: Path, keep_pixels: bool, reg):
-    from ..importers.convert import convert
     from ..importers import read_generation
+    from ..importers.convert import convert
     from ..importers.errors import ImportFailure
     try:
         gen = read_generation(src)
@@ -74,6 +74,7 @@ def convert_one(src: Path, keep_pixels: bool, reg):
 
 def _keep_pixels(conv, src: Path, header_size) -> None:
     from PIL import Image
+
     from ..file import PixelPayload
     from ..regen.pixels import canonical, encode_png
     size = (conv.file.width, conv.file.height)  # within SPEC.md §11: at most 16384 x 16384
@@ -115,7 +116,7 @@ def run(args) -> int:
         signal.signal(signal.SIGALRM, _alarm)
     for i, (src, rel) in enumerate(items, 1):
         dest = out / rel
-        rep = {"file": str(src), "output": str(dest)}
+        rep: dict[str, Any] = {"file": str(src), "output": str(dest)}
         progress = f"[{i}/{len(items)}]"
         if dest.exists() and not args.force and codec.validate(dest.read_bytes(), reg) is None:
             counts["skipped"] += 1

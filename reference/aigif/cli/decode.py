@@ -38,7 +38,8 @@ def run(args) -> int:
             f = codec.read(read_file(path), regen.reg)
             from ..regen.platform import fidelity
             cls, why = fidelity(f, regen.platform)
-            print(f"[{i}/{len(args.files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps; expected fidelity: {cls} ({why})", file=sys.stderr)
+            print(f"[{i}/{len(args.files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps; "
+                  f"expected fidelity: {cls} ({why})", file=sys.stderr)
             res = regen.render(f, args.use_payload)
             dest = out_path(args.output, path, many)
             atomic_write(dest, pixels.encode_png(res.pixels))

@@ -12,8 +12,8 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..importers.convert import to_imported
     from ..importers.a1111 import format_a1111
+    from ..importers.convert import to_imported
     reg = load()
     f = codec.read(read_file(args.file), reg)
     print(format_a1111(to_imported(f, reg)))

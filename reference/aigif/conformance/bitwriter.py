@@ -98,7 +98,7 @@ def bytes_bits(b: bytes) -> str:
     return ue(len(b)) + "".join(format(x, "08b") for x in b)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def coded_as(table: str) -> str:
     """How a registry table's IDs are coded (SPEC.md §3.9): its ``coded_as``."""
     from aigif.registry import registry_dir

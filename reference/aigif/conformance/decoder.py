@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 OUTPUT_LIMIT = 256 << 20  # bytes of stdout kept; a parse result is far smaller
 
@@ -106,7 +106,7 @@ class InProcessDecoder:
         self.name = name
 
     @classmethod
-    def from_script(cls, path: str) -> "InProcessDecoder":
+    def from_script(cls, path: str) -> InProcessDecoder:
         """A decoder script that defines ``main(argv) -> int`` (and runs it only
         under ``if __name__ == "__main__"``)."""
         import runpy
@@ -115,7 +115,7 @@ class InProcessDecoder:
         return cls(ns["main"], name=f"{path} (in-process)")
 
     @classmethod
-    def reference(cls) -> "InProcessDecoder":
+    def reference(cls) -> InProcessDecoder:
         from .. import refdecoder
 
         return cls(refdecoder.main, name="aigif.refdecoder (in-process)")

@@ -7,7 +7,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from .. import png
+from ..png import SIGNATURE, chunk
+
 MAX_SIDE = 16384
 
 
@@ -58,34 +60,27 @@ def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> bytearray:
 
 def read_png(data: bytes) -> tuple[int, int, bytes]:
     """(width, height, canonical pixels: rows top to bottom, bytes R, G, B)."""
-    if data[:8] != SIGNATURE:
-        raise PNGError("not a PNG file (bad signature)")
-    pos, ihdr, idat, seen_end = 8, None, [], False
-    while pos < len(data):
-        if pos + 12 > len(data):
-            raise PNGError("chunk header runs past the end")
-        n, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if len(body) != n or pos + 12 + n > len(data):
-            raise PNGError(f"chunk {ctype!r} runs past the end")
-        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
-        if zlib.crc32(ctype + body) != crc:
-            raise PNGError(f"chunk {ctype!r}: CRC mismatch")
-        pos += 12 + n
-        if ctype == b"IHDR":
-            if ihdr is not None or n != 13:
-                raise PNGError("bad IHDR")
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif ctype == b"IDAT":
-            idat.append(body)
-        elif ctype == b"IEND":
-            seen_end = True
-            break
-        elif ctype[0] & 0x20 == 0 and ctype != b"PLTE":  # an unknown critical chunk
-            raise PNGError(f"unsupported critical chunk {ctype!r}")
+    ihdr, idat, seen_end = None, [], False
+    try:
+        for c in png.chunks(data, check_crc=True):
+            if not c.crc_ok:
+                raise PNGError(f"chunk {c.type!r}: CRC mismatch")
+            if c.type == b"IHDR":
+                if ihdr is not None:
+                    raise PNGError("bad IHDR")
+                ihdr = png.parse_ihdr(c.data)
+            elif c.type == b"IDAT":
+                idat.append(bytes(c.data))
+            elif c.type == b"IEND":
+                seen_end = True
+            elif c.critical and c.type != b"PLTE":
+                raise PNGError(f"unsupported critical chunk {c.type!r}")
+    except png.PNGError as exc:
+        raise PNGError(str(exc)) from None
     if ihdr is None or not seen_end:
         raise PNGError("missing IHDR or IEND")
-    width, height, depth, colour, comp, filt, interlace = ihdr
+    width, height, depth, colour, comp, filt, interlace = (ihdr.width, ihdr.height, ihdr.depth, ihdr.colour,
+                                                           ihdr.compression, ihdr.filter, ihdr.interlace)
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise PNGError(f"image size {width}x{height} is outside 1..{MAX_SIDE}")
     if depth != 8 or colour not in (2, 6) or interlace != 0 or comp != 0 or filt != 0:
@@ -126,10 +121,6 @@ def stored_zlib(raw: bytes) -> bytes:
         out.append(1 if i == len(blocks) - 1 else 0)
         out += struct.pack("<HH", len(b), len(b) ^ 0xFFFF) + b
     return bytes(out + struct.pack(">I", zlib.adler32(raw)))
-
-
-def chunk(ctype: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
 
 
 def png_from_raw(width: int, height: int, depth: int, colour: int, interlace: int, raw: bytes) -> bytes:

@@ -149,16 +149,25 @@ def check_parse(decoder, v: Vector, opts: Options) -> VectorResult:
     elif o.rc != EXIT_OK:
         r.reason = f"exit status {o.rc} for a valid file" + (f": {o.stderr_tail()}" if o.stderr else "")
     else:
-        actual, why = _stdout_json(o)
-        if why:
-            r.reason = why
-        else:
-            diff = compare.first_difference(v.expected_json(), actual)
-            if diff:
-                r.reason, r.detail["field"] = diff, diff.split(":", 1)[0]
-            else:
-                r.status = "pass"
+        diff = _judge_stdout(r, o, lambda actual: compare.first_difference(v.expected_json(), actual))
+        if diff:
+            r.detail["field"] = diff.split(":", 1)[0]
     return r
+
+
+def _judge_stdout(r: VectorResult, o, difference) -> str | None:
+    """Exit 0: stdout must be one JSON value, and ``difference(value)`` must find
+    nothing; returns that difference, if any."""
+    actual, why = _stdout_json(o)
+    if why:
+        r.reason = why
+        return None
+    diff = difference(actual)
+    if diff:
+        r.reason = diff
+    else:
+        r.status = "pass"
+    return diff
 
 
 def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
@@ -209,15 +218,7 @@ def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     elif o.rc != EXIT_OK:
         r.reason = f"exit status {o.rc}" + (f": {o.stderr_tail()}" if o.stderr else "")
     else:
-        actual, why = _stdout_json(o)
-        if why:
-            r.reason = why
-        else:
-            diff = compare.noise_difference(e["values"], actual)
-            if diff:
-                r.reason = diff
-            else:
-                r.status = "pass"
+        _judge_stdout(r, o, lambda actual: compare.noise_difference(e["values"], actual))
     return r
 
 

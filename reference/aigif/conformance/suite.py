@@ -4,11 +4,12 @@ selection by level and ID globs, and SHA-256 checks of the vector files."""
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..fsutil import sha256_file
 
 LEVELS = ("parse", "reject", "noise", "regen")
 MANIFEST = "manifest.json"
@@ -134,14 +135,6 @@ def select(vectors: list[Vector], levels: list[str] | None = None, only: list[st
     return [v for v in vectors if v.cls in levels
             and (not only_g or any(matches(v, g) for g in only_g))
             and not any(matches(v, g) for g in skip_g)]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(vectors: list[Vector]) -> list[str]:

@@ -215,7 +215,7 @@ def _scan_params(line: str) -> dict[str, Any]:
     decoder = json.JSONDecoder()
     json_tries = 0
     skip_until = 0
-    for key, value, vstart, mend in find_params(line):
+    for key, value, vstart, _end in find_params(line):
         if vstart < skip_until:
             continue
         if value.startswith("{") and json_tries < _MAX_JSON_VALUES:

@@ -8,6 +8,7 @@ a reader accepts; everything else is ``E_IMPORT_MALFORMED``, never a guess.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from dataclasses import dataclass
@@ -83,11 +84,12 @@ class Coercer:
             return v
         raise self._fail(key, v, "a string")
 
-    def typed(self, v: Any, kind: str, key: str) -> Any:
+    # builtins.str from here on: `str` in the class body is now the method above
+    def typed(self, v: Any, kind: builtins.str, key: builtins.str) -> Any:
         """``kind`` is "int", "float" or "str": the field tables of the readers name the type."""
         return getattr(self, kind)(v, key)
 
-    def fill(self, gen: Any, data: dict, fields: dict[str, tuple[str, str]]) -> None:
+    def fill(self, gen: Any, data: dict, fields: dict[builtins.str, tuple[builtins.str, builtins.str]]) -> None:
         """Set ``gen``'s typed fields from ``data`` by a reader's table: key -> (field, kind)."""
         for key, (attr, kind) in fields.items():
             if data.get(key) is not None:

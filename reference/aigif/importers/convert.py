@@ -113,13 +113,18 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
         f.fields["scheduler"] = sk
         conv.carried.append(f"sampler ({gen.sampler}{' / ' + gen.schedule if gen.schedule else ''} -> {sk})")
     elif gen.sampler:
-        conv.lost.append(f"sampler {gen.sampler!r}{' / ' + repr(gen.schedule) if gen.schedule else ''} has no registered diffusers scheduler (kept in the source extension)")
+        schedule = f" / {gen.schedule!r}" if gen.schedule else ""
+        conv.lost.append(f"sampler {gen.sampler!r}{schedule} has no registered diffusers scheduler (kept in the source extension)")
     if gen.clip_skip is not None and "clip_skip" in f.fields:
         f.fields["clip_skip"] = max(0, gen.clip_skip - 1)  # A1111: 1 = no skip; diffusers: 0 = no skip
         conv.carried.append("clip skip")
-    noise = RNG_NOISE.get(gen.rng or "GPU") if gen.source_tool in ("AUTOMATIC1111", "Forge") else TOOL_NOISE.get(gen.source_tool, "unknown")
+    a1111 = gen.source_tool in ("AUTOMATIC1111", "Forge")
+    # an RNG value A1111 does not write is not guessed at (it stays in the source extension)
+    noise = RNG_NOISE.get(gen.rng or "GPU", "unknown") if a1111 else TOOL_NOISE.get(gen.source_tool, "unknown")
     f.noise = noise
-    if noise == "unknown":
+    if noise == "unknown" and a1111:
+        conv.lost.append(f"noise source: RNG {gen.rng!r} is none of {', '.join(RNG_NOISE)}")
+    elif noise == "unknown":
         conv.lost.append(f"noise source: {gen.source_tool} does not record where its noise came from")
     else:
         conv.carried.append(f"noise source ({noise})")
@@ -151,19 +156,20 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
     conv.lost += [x for x in gen.lost if x not in conv.lost]
     conv.notes += gen.notes
     if settings:
-        f.extensions = [Extension(4, b"", "source", {"tool": gen.source_tool, "settings": json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str)})]
+        settings_json = json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str)
+        f.extensions = [Extension.of("source", {"tool": gen.source_tool, "settings": settings_json}, reg)]
     return conv
 
 
 def to_imported(f: AigifFile, reg: Registry | None = None):
     """AigifFile -> ImportedGeneration in AUTOMATIC1111's terms (for export)."""
     reg = reg or load()
-    src = f.extension("source")
-    settings = json.loads(src.fields["settings"]) if src else {}
+    src = f.extension_fields("source")
+    settings = json.loads(src["settings"]) if src is not None else {}
     key = f.fields.get("scheduler", "default")
     names = samplers.a1111_names(key, reg)
     # keep A1111's own spelling when the file came from A1111 and it still names this scheduler
-    from_a1111 = src is not None and src.fields["tool"] in ("AUTOMATIC1111", "Forge")
+    from_a1111 = src is not None and src["tool"] in ("AUTOMATIC1111", "Forge")
     sampler, schedule = (settings.get("sampler"), settings.get("schedule")) if from_a1111 else (None, None)
     if names and (sampler is None or scheduler_key("AUTOMATIC1111", sampler, schedule, reg) != key):
         sampler, schedule = names

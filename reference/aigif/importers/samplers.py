@@ -56,7 +56,6 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..registry import Registry, load
 
@@ -94,12 +93,8 @@ class Tables:
 
 
 @functools.lru_cache(maxsize=4)
-def _tables(root: Path) -> Tables:
-    return Tables(json.loads((root / "schedulers.json").read_text(encoding="utf-8")))
-
-
 def tables(reg: Registry | None = None) -> Tables:
-    return _tables((reg or load()).root)
+    return Tables((reg or load()).document("schedulers"))
 
 
 @dataclass
@@ -225,14 +220,16 @@ def resolve_comfyui(sampler_name: str, scheduler: str | None = "normal", reg: Re
 def resolve_invokeai(scheduler: str, reg: Registry | None = None) -> Resolution:
     i = tables(reg).tools["invokeai"]
     if scheduler in i["schedulers"]:
-        res = combine(*i["schedulers"][scheduler], reg=reg)
+        solver, schedule = i["schedulers"][scheduler]
+        res = combine(solver, schedule, reg=reg)
         if res.diffusers is not None:
             # InvokeAI >= 3 runs these very diffusers classes: nothing to approximate.
             res.status = MAPPED
             res.pair_notes = ["InvokeAI >= 3 runs this diffusers scheduler itself"]
         return res
     if scheduler in i["legacy_samplers"]:
-        return combine(*i["legacy_samplers"][scheduler], ["InvokeAI 1.x/2.x k-diffusion sampler"], reg)
+        solver, schedule = i["legacy_samplers"][scheduler]
+        return combine(solver, schedule, ["InvokeAI 1.x/2.x k-diffusion sampler"], reg)
     raise UnknownSamplerName(f"unknown InvokeAI scheduler {scheduler!r}")
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import importlib
 
-from .base import SEED_MAX, SEED_MIN, NoiseSource, NoiseStream, NoiseUnavailable, check_seed
-
 from ..registry import load
+from .base import SEED_MAX, SEED_MIN, NoiseSource, NoiseStream, NoiseUnavailable, check_seed
 
 
 def _implemented() -> list[dict]:

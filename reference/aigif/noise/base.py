@@ -9,7 +9,7 @@ samplers take their per-step noise from later draws of the same stream.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy
@@ -26,9 +26,25 @@ class NoiseUnavailable(RuntimeError):
 
 @runtime_checkable
 class NoiseStream(Protocol):
-    def normal(self, shape: tuple[int, ...]) -> "torch.Tensor | numpy.ndarray":
+    def normal(self, shape: tuple[int, ...]) -> torch.Tensor | numpy.ndarray:
         """Next ``prod(shape)`` values of the stream, float32, row-major."""
         ...
+
+
+class DtypeNoiseStream(NoiseStream, Protocol):
+    """A stream that draws natively in torch (``torch-cpu``, ``torch-cuda``):
+    ``normal`` also takes a torch dtype, since torch draws float16/bfloat16
+    with other kernels than float32-then-cast."""
+
+    accepts_dtype: bool
+
+    def normal(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
+        ...
+
+
+def accepts_dtype(stream: NoiseStream) -> TypeGuard[DtypeNoiseStream]:
+    """Whether ``stream.normal`` takes ``dtype=`` (its ``accepts_dtype`` flag)."""
+    return bool(getattr(stream, "accepts_dtype", False))
 
 
 @runtime_checkable

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
-from .base import NoiseStream, check_shape
+from .base import NoiseStream, accepts_dtype, check_shape
 
 
 def draw(stream: NoiseStream, shape: Any, *, dtype: Any = None, device: Any = None):
@@ -44,7 +45,8 @@ def draw(stream: NoiseStream, shape: Any, *, dtype: Any = None, device: Any = No
     import torch
 
     shape = check_shape(shape)
-    if dtype is not None and getattr(stream, "accepts_dtype", False):
+    values: torch.Tensor | np.ndarray
+    if dtype is not None and accepts_dtype(stream):
         values = stream.normal(shape, dtype=dtype)
     else:
         values = stream.normal(shape)
@@ -97,7 +99,7 @@ def use_noise(stream: NoiseStream) -> Iterator[NoiseInjection]:
 
     for module in _diffusers_modules():
         if getattr(module, "randn_tensor", None) is previous:
-            setattr(module, "randn_tensor", randn_tensor)
+            module.randn_tensor = randn_tensor
     try:
         yield injection
     finally:
@@ -105,4 +107,4 @@ def use_noise(stream: NoiseStream) -> Iterator[NoiseInjection]:
         # patched name from torch_utils.
         for module in _diffusers_modules():
             if getattr(module, "randn_tensor", None) is randn_tensor:
-                setattr(module, "randn_tensor", previous)
+                module.randn_tensor = previous

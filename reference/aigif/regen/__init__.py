@@ -29,6 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def _quiet_libraries() -> None:
     """Library chatter (deprecations, loading bars) would drown our one-line reports."""
     import warnings
+
     import diffusers
     import transformers
     diffusers.utils.logging.set_verbosity_error()
@@ -104,6 +105,7 @@ class Regenerator:
 
     def _generate(self, f: AigifFile):
         import torch
+
         from .. import noise
         if f.model_payload is not None:  # what a payload means to a pipeline is not defined in 1.0 (SPEC.md §6.4)
             raise AigifError("E_REGEN_UNSUPPORTED", "this regenerator does not apply model payloads")
@@ -147,9 +149,12 @@ class Regenerator:
 
     def payload_pixels(self, f: AigifFile) -> np.ndarray:
         """The canonical pixels of the file's pixel payload."""
-        if f.pixels.codec != "png":
-            raise AigifError("E_UNSUPPORTED", f"pixel codec {f.pixels.codec} is not implemented")
-        return pixels.decode_png(f.pixels.data, f.width, f.height)
+        px = f.pixels
+        if px is None:
+            raise AigifError("E_UNSUPPORTED", "the file has no pixel payload")
+        if px.codec != "png":
+            raise AigifError("E_UNSUPPORTED", f"pixel codec {px.codec} is not implemented")
+        return pixels.decode_png(px.data, f.width, f.height)
 
 
 _default: Regenerator | None = None

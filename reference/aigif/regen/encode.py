@@ -46,6 +46,8 @@ def smallest(f: AigifFile, reg: Registry) -> AigifFile:
             continue
         if best is None or n < best[0]:
             best = (n, c["key"])
+    if best is None:
+        raise AigifError("E_UNSUPPORTED", "no text coder of the registry can encode this file here")
     f.text_coder = best[1]
     return f
 

@@ -7,12 +7,11 @@ class name. Weights are safetensors only; ``trust_remote_code`` is never set.
 from __future__ import annotations
 
 import importlib.util
-
-import hashlib
 import os
 from pathlib import Path
 
 from ..errors import AigifError
+from ..fsutil import sha256_file
 from ..registry import Registry, load
 
 MODEL_DIR_ENV = "AIGIF_MODEL_DIR"
@@ -66,15 +65,11 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
 def verify_weights(path: Path, entry: dict) -> None:
     """Check the registry's SHA-256 of each weight file (E_MODEL_HASH)."""
     for w in entry.get("weights", []):
-        p = path / w["file"]
-        h = hashlib.sha256()
         try:
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
+            digest = sha256_file(path / w["file"])
         except OSError:
             raise AigifError("E_MODEL_UNAVAILABLE", f"{entry['key']}: weight file {w['file']} is missing") from None
-        if h.hexdigest() != w["sha256"]:
+        if digest != w["sha256"]:
             raise AigifError("E_MODEL_HASH", f"{entry['key']}: {w['file']} does not match the registry's SHA-256")
 
 
@@ -89,7 +84,7 @@ def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Regi
     torch_dtype = getattr(torch, reg.table("dtypes").by_key[dtype]["torch_dtype"])
     try:
         pipe = cls.from_pretrained(path, dtype=torch_dtype, use_safetensors=True, local_files_only=True)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
     # from_pretrained(dtype=...) leaves some components (the SD3 transformer without accelerate,
     # diffusers 0.42) in float32: cast every component, so the file's dtype holds throughout

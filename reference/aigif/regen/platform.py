@@ -46,7 +46,7 @@ def current(device: str | None = None, reg: Registry | None = None) -> Platform:
 
 def fidelity(f: AigifFile, here: Platform) -> tuple[str, str]:
     """(class, reason): 'bit-exact', 'within-tolerance' or 'unknown' (SPEC.md §12.4)."""
-    sw = f.extension("software")
+    sw = f.extension_fields("software")
     if f.device == "unknown" or (f.device == "cuda" and f.platform.get("gpu") == "unknown"):
         return "unknown", "the file does not record the platform"
     if f.device != here.device:
@@ -55,9 +55,9 @@ def fidelity(f: AigifFile, here: Platform) -> tuple[str, str]:
         return "within-tolerance", f"generated on {f.platform.get('gpu')}/{f.platform.get('cuda')}, here {here.gpu}/{here.cuda}"
     if sw is None:
         return "within-tolerance", "the file does not record torch/diffusers versions"
-    if (sw.fields["torch"], sw.fields["diffusers"]) != (here.torch, here.diffusers):
-        return "within-tolerance", f"torch/diffusers {sw.fields['torch']}/{sw.fields['diffusers']} vs {here.torch}/{here.diffusers} here"
-    if f.device == "cpu" and sw.fields.get("cpu") and sw.fields["cpu"] != here.cpu_capability:
+    if (sw["torch"], sw["diffusers"]) != (here.torch, here.diffusers):
+        return "within-tolerance", f"torch/diffusers {sw['torch']}/{sw['diffusers']} vs {here.torch}/{here.diffusers} here"
+    if f.device == "cpu" and sw.get("cpu") and sw["cpu"] != here.cpu_capability:
         # torch picks its CPU kernels by instruction set; torch-cpu noise differs between them (SPEC.md F.4.1)
-        return "within-tolerance", f"CPU kernels {sw.fields['cpu']} vs {here.cpu_capability} here"
+        return "within-tolerance", f"CPU kernels {sw['cpu']} vs {here.cpu_capability} here"
     return "bit-exact", "same device, GPU, CUDA, CPU kernels, torch and diffusers"

@@ -45,7 +45,7 @@ def decode(key: str, data: bytes, start: int, end: int, count: int, limit: int =
         err.offset = start if err.offset is None else start + err.offset  # the block's offset in the file
         raise
     except ValueError as exc:  # a coder's own typed error (the prompt coder's TextCoderError)
-        code = _CODER_CODES.get(getattr(exc, "code", None), "E_TEXT_CORRUPT")  # never a raw exception (SPEC.md §16)
+        code = _CODER_CODES.get(getattr(exc, "code", ""), "E_TEXT_CORRUPT")  # never a raw exception (SPEC.md §16)
         raise AigifError(code, getattr(exc, "message", str(exc)), offset=start) from None
     except (OSError, RuntimeError) as exc:  # the coder's model file missing or not matching its SHA-256
         raise AigifError("E_UNSUPPORTED", f"text coder {key!r} cannot run here ({exc})", offset=start) from None

@@ -324,6 +324,13 @@ class _Model:
                 low = (low << 8) & 0xFFFFFFFF
                 rng <<= 8
 
+        def put_symbol(t: _Table, j: int, restrict: bool) -> None:
+            """Code entry ``j`` of table ``t``; ``restricted`` after a modifier: only the word range counts (Appendix E.5)."""
+            if restrict:
+                put(t.cum[j] - t.wbase, t.cum[j + 1] - t.cum[j], t.wtot)
+            else:
+                put(t.cum[j], t.cum[j + 1] - t.cum[j], t.total)
+
         for si, s in enumerate(strings):
             if not isinstance(s, str):
                 raise TypeError("strings must be str")
@@ -350,12 +357,9 @@ class _Model:
                 while t is not None:
                     j = t.index.get(sym)
                     hit = j is not None
-                    if not hit:
+                    if j is None:
                         j = t.index[backoff]
-                    if restrict:
-                        put(t.cum[j] - t.wbase, t.cum[j + 1] - t.cum[j], t.wtot)
-                    else:
-                        put(t.cum[j], t.cum[j + 1] - t.cum[j], t.total)
+                    put_symbol(t, j, restrict)
                     if hit:
                         break
                     if lvl == 2:
@@ -371,10 +375,7 @@ class _Model:
                         j = t.index[first_bucket + k]
                     else:
                         j = t.index[sym]
-                    if restrict:
-                        put(t.cum[j] - t.wbase, t.cum[j + 1] - t.cum[j], t.wtot)
-                    else:
-                        put(t.cum[j], t.cum[j + 1] - t.cum[j], t.total)
+                    put_symbol(t, j, restrict)
                     if tail:
                         put(sym - self.bucket_start[k], 1, self.bucket_size[k])
                 # --- payloads and context update

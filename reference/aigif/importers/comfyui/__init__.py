@@ -64,13 +64,25 @@ img2img detection).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..containers import RawMetadata, TextItem
 from ..errors import E_IMPORT_UNSUPPORTED_TOOL, ImportFailure
 from ..generation import ImportedGeneration
 from .graph import MAX_LISTED, MAX_OUTPUTS, Graph, Pass, load_graph, node_sort_key, read_pass, short
-from .walks import (Chain, CondText, follow_image_to_sampler, is_output, latent_chain, merge_segments, prompt_of,
-                    upstream_sampler, walk_clip, walk_conditioning, walk_model)
+from .walks import (
+    Chain,
+    CondText,
+    follow_image_to_sampler,
+    is_output,
+    latent_chain,
+    merge_segments,
+    prompt_of,
+    upstream_sampler,
+    walk_clip,
+    walk_conditioning,
+    walk_model,
+)
 
 #: EXIF tags ComfyUI's WebP/animated savers write "prompt:{json}" / "workflow:{json}" into.
 EXIF_TAGS = ("Make", "Model", "ImageDescription")
@@ -137,7 +149,8 @@ def read_graph(prompt_text: str, *, container: str = "png:tEXt:prompt",
 
 def _choose_output(g: Graph, samplers: list[str], gen: ImportedGeneration) -> tuple[Chain, object]:
     """Step 1: the output this file most likely is, and the latent chain behind it (+ its VAE link)."""
-    candidates = []
+    #: (output node, its sampler, post-processing after the sampler, VAE link)
+    candidates: list[tuple[str | None, str, list[str], Any]] = []
     for nid in sorted(g.nodes, key=node_sort_key):
         if is_output(g, nid):
             final, post, vae_ref = follow_image_to_sampler(g, nid)

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .graph import (CHECKPOINT_INPUTS, LATENT_PASS_INPUTS, REGION_CLASSES, STRING_VALUE_INPUTS, TEXT_INPUTS, Graph,
-                    Op, Pass, as_int, as_str, node_sort_key)
+from .graph import CHECKPOINT_INPUTS, LATENT_PASS_INPUTS, REGION_CLASSES, STRING_VALUE_INPUTS, TEXT_INPUTS, Graph, Op, Pass, as_int, as_str, node_sort_key
 
 
 def follow_image_to_sampler(g: Graph, nid: str) -> tuple[str | None, list[str], Any]:
@@ -133,7 +132,9 @@ def read_latent_ref(g: Graph, nid: str) -> Any:
 
 
 def samplers_upstream(g: Graph, start: str) -> list[str]:
-    found, stack, seen = [], [start], set()
+    found: list[str] = []
+    stack = [start]
+    seen: set[str] = set()
     while stack and len(seen) <= len(g.nodes):
         nid = stack.pop()
         if nid in seen:
@@ -163,7 +164,7 @@ def walk_conditioning(g: Graph, ref: Any) -> tuple[list[CondText], list[str]]:
     texts: list[CondText] = []
     modifiers: list[str] = []
     stack: list[tuple[Any, tuple[str, ...]]] = [(ref, ())]
-    seen = set()
+    seen: set[tuple[str, int, tuple[str, ...]]] = set()  # (node, output slot, region path)
     while stack and len(seen) <= len(g.nodes):
         r, region = stack.pop()
         ln = g.link(r)
@@ -248,8 +249,8 @@ def walk_model(g: Graph, ref: Any) -> tuple[dict, list[dict], list[str]]:
 def walk_clip(g: Graph, ref: Any) -> tuple[int | None, list[dict], str | None]:
     """(clip skip, LoRAs on the clip path, checkpoint config name)."""
     clip_skip = None
-    loras = []
-    seen = set()
+    loras: list[dict] = []
+    seen: set[str] = set()
     while True:
         ln = g.link(ref)
         if ln is None or ln[0] in seen:
@@ -301,7 +302,9 @@ def prompt_of(g: Graph, ref: Any) -> tuple[str | None, list[CondText], list[str]
 
 def upstream_images(g: Graph, nid: str, limit: int = 12) -> list[str]:
     """Names of images loaded upstream of a node's non-conditioning inputs (bounded search)."""
-    found, stack, seen = [], [], set()
+    found: list[str] = []
+    stack: list[str] = []
+    seen: set[str] = set()
     for k, v in g.inputs(nid).items():
         ln = g.link(v)
         if ln and "cond" not in k.lower() and k not in ("clip", "model", "vae", "positive", "negative"):

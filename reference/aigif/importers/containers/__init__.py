@@ -22,7 +22,7 @@ says the image is small enough.
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from ... import png as png_format
 from ..errors import E_IMPORT_MALFORMED, E_IMPORT_NOT_AN_IMAGE, E_IMPORT_TOO_LARGE, ImportFailure

@@ -7,8 +7,8 @@ for all text of a file, :data:`MAX_STEALTH_PIXELS`.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
 
