@@ -119,6 +119,8 @@ def test_missing_model_names_what_to_download(tmp_path):
     finally:
         del os.environ["HF_HUB_CACHE"]
     assert e.value.code == "E_MODEL_UNAVAILABLE" and "stable-diffusion-v1-5/stable-diffusion-v1-5" in e.value.message
+    assert "`hf download stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir DIR`" in e.value.message
+    assert "huggingface-cli" not in e.value.message
 
 
 def test_payload_fallback_when_model_unavailable():
@@ -185,3 +187,152 @@ def test_missing_scheduler_dependency_names_the_package(regen, monkeypatch):
         loading.build_scheduler(pipe, entry["key"], reg)
     assert e.value.code == "E_REGEN_UNSUPPORTED"
     assert "scipy" in e.value.message and "pip install scipy" in e.value.message
+
+
+# ------------------------------------------------------------------ record(): what a new user passes
+TINY_SD1 = ROOT / REG.table("models").by_key["tiny-sd1"]["source"]["local"]
+
+
+def _sd1_pipe(path=TINY_SD1):
+    import diffusers
+    return diffusers.StableDiffusionPipeline.from_pretrained(path, local_files_only=True)
+
+
+def _linked_copy(src: Path, dst: Path) -> Path:
+    """A model directory of its own (not a symlink to ``src``) whose contents link to ``src``'s."""
+    dst.mkdir()
+    for child in src.iterdir():
+        (dst / child.name).symlink_to(child)
+    return dst
+
+
+def test_record_sd1_without_height_width(regen, tmp_path):
+    """SD 1.x pipelines have no default_sample_size: the size is the UNet's, as diffusers computes it."""
+    import aigif
+    pipe = _sd1_pipe()
+    image, f = aigif.record(pipe, tmp_path / "r.aigif", prompt="a red circle", num_inference_steps=2,
+                            generator=torch.Generator().manual_seed(3), regen=regen)
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    assert (f.height, f.width) == (size, size) == image.size
+    bare = pipe(prompt="a red circle", num_inference_steps=2, generator=torch.Generator().manual_seed(3)).images[0]
+    assert (np.asarray(bare) == np.asarray(image)).all()
+    assert regen.render(codec.read((tmp_path / "r.aigif").read_bytes())).bit_exact
+
+
+def test_record_eta_and_num_images_per_prompt(regen):
+    import aigif
+    pipe = _sd1_pipe()
+    kw = dict(prompt="a red circle", num_inference_steps=2, generator=torch.Generator().manual_seed(3), regen=regen)
+    # the pipeline's own defaults change nothing: accepted
+    _, f = aigif.record(pipe, eta=0.0, num_images_per_prompt=1, **kw)
+    assert f.model == "tiny-sd1"
+    with pytest.raises(AigifError) as e:
+        aigif.record(pipe, num_images_per_prompt=2, **kw)
+    assert e.value.code == "E_FIELDS" and "one image" in e.value.message and "once per image" in e.value.message
+    assert not any(fl.arg == "eta" for fl in REG.family_of("tiny-sd1").fields)  # the sd family cannot hold eta
+    with pytest.raises(AigifError) as e:
+        aigif.record(pipe, eta=0.5, **kw)
+    assert e.value.code == "E_FIELDS" and "eta=0.5" in e.value.message and "sd family has no field" in e.value.message
+
+
+def test_record_unregistered_local_model(regen, tmp_path):
+    """A local diffusers directory the registry does not know: recorded as the family's
+    unregistered entry, regenerated through a name mapping; without a local directory, a clear error."""
+    import aigif
+    mine = _linked_copy(TINY_SD1, tmp_path / "my-model")
+    _, f = aigif.record(_sd1_pipe(mine), tmp_path / "u.aigif", prompt="a red circle", num_inference_steps=2,
+                        generator=torch.Generator().manual_seed(3), regen=regen)
+    assert f.model == "unregistered-sd" and f.model_fields["model_name"] == "my-model"
+    from aigif.regen import Regenerator
+    r = Regenerator(device="cpu", model_dirs={"name:my-model": mine})
+    assert r.render(codec.read((tmp_path / "u.aigif").read_bytes())).bit_exact
+    pipe = _sd1_pipe()
+    pipe.register_to_config(_name_or_path="someone/not-registered")
+    with pytest.raises(AigifError) as e:
+        aigif.record(pipe, prompt="x", num_inference_steps=2, generator=torch.Generator().manual_seed(3), regen=regen)
+    assert "is not a registered model" in e.value.message and "unregistered-sd" in e.value.message
+    assert "scheduler with this configuration" not in e.value.message
+
+
+def test_readme_python_example_runs(tmp_path):
+    """README.md's Python block runs as written (from the repository root: its path to the bundled model)."""
+    import re
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) == 1
+    (tmp_path / "vectors").symlink_to(ROOT / "vectors")  # the example's files land in tmp_path, not the repo
+    r = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    f = codec.read((tmp_path / "cat.aigif").read_bytes())
+    assert f.model == "tiny-sd1" and f.prompt == "A cute cat" and (tmp_path / "cat.png").is_file()
+
+
+# ------------------------------------------------------------------ model directories checked before use
+def _load(key, path):
+    from aigif.regen import Regenerator, loading
+    r = Regenerator(device="cpu", model_dirs=loading.parse_model_dirs([f"{key}={path}"]))
+    return r.pipeline(jsonform.new(key, prompt="x", height=64, width=64, seed=1))
+
+
+def test_model_dir_missing(tmp_path):
+    with pytest.raises(AigifError) as e:
+        _load("tiny-sd1", tmp_path / "nonexistent")
+    assert e.value.code == "E_MODEL_UNAVAILABLE" and "does not exist" in e.value.message
+
+
+def test_model_dir_single_file_checkpoint(tmp_path):
+    ckpt = tmp_path / "model.safetensors"
+    ckpt.write_bytes((TINY_SD1 / "unet" / "diffusion_pytorch_model.safetensors").read_bytes())
+    with pytest.raises(AigifError) as e:
+        _load("tiny-sd1", ckpt)
+    assert e.value.code == "E_MODEL_UNAVAILABLE"
+    assert "single-file checkpoints are not supported yet" in e.value.message and "diffusers directory" in e.value.message
+
+
+def test_model_dir_wrong_family(tmp_path):
+    d = _linked_copy(TINY_SD1, tmp_path / "edited")
+    (d / "model_index.json").unlink()
+    index = json.loads((TINY_SD1 / "model_index.json").read_text())
+    (d / "model_index.json").write_text(json.dumps({**index, "_class_name": "StableDiffusion3Pipeline"}))
+    with pytest.raises(AigifError) as e:
+        _load("tiny-sd1", d)
+    assert e.value.code == "E_MODEL_UNAVAILABLE"
+    assert "StableDiffusion3Pipeline" in e.value.message and "StableDiffusionPipeline" in e.value.message
+    with pytest.raises(AigifError) as e:  # an unedited model of another family
+        _load("tiny-sdxl", TINY_SD1)
+    assert e.value.code == "E_MODEL_UNAVAILABLE"
+    assert "StableDiffusionXLPipeline" in e.value.message and "StableDiffusionPipeline" in e.value.message
+    (d / "model_index.json").unlink()
+    with pytest.raises(AigifError) as e:
+        _load("tiny-sd1", d)
+    assert e.value.code == "E_MODEL_UNAVAILABLE" and "model_index.json" in e.value.message
+
+
+def test_model_dir_weights_verified_before_loading(tmp_path, monkeypatch):
+    """Registered hashes are checked before diffusers reads the weights."""
+    import diffusers
+    d = _linked_copy(TINY_SD1, tmp_path / "swapped")
+    (d / "vae").unlink()
+    (d / "vae").mkdir()
+    for child in (TINY_SD1 / "vae").iterdir():
+        (d / "vae" / child.name).write_bytes(child.read_bytes())
+    w = d / "vae" / "diffusion_pytorch_model.safetensors"
+    w.write_bytes(w.read_bytes()[:-1] + bytes([w.read_bytes()[-1] ^ 1]))
+
+    def never(*a, **k):
+        raise AssertionError("from_pretrained ran before the weights were verified")
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained", never)
+    with pytest.raises(AigifError) as e:
+        _load("tiny-sd1", d)
+    assert e.value.code == "E_MODEL_HASH"
+
+
+def test_model_without_registered_hashes_is_not_bit_exact(regen):
+    """sdxl-base-1.0 lists no weight hashes: whatever directory it is pointed at, bit-exact is not promised."""
+    from aigif.regen.encode import encode_fields
+    from aigif.regen.platform import fidelity
+    assert not REG.table("models").by_key["sdxl-base-1.0"].get("weights")
+    _, _, f = encode_fields(fields("tiny-sdxl"), regen)
+    assert fidelity(f, regen.platform)[0] == "bit-exact"
+    f.model = "sdxl-base-1.0"
+    cls, why = fidelity(f, regen.platform)
+    assert cls == "unknown" and "no weight hashes" in why

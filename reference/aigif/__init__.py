@@ -3,7 +3,6 @@
 torch and diffusers on first use."""
 
 __version__ = "1.0.0"  # the package's version (pyproject.toml reads it from here)
-SPEC_VERSION = "1.0"  # the SPEC.md version this package implements; the format version byte is container.VERSION
 
 
 def record(pipe, path=None, **kwargs):

@@ -11,14 +11,25 @@ from pathlib import Path
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same
     directory and an atomic rename, so an interrupted write leaves either the
-    old file or the new one, never half of one."""
+    old file or the new one, never half of one.
+
+    The new file gets the mode an ordinary ``open(path, "w")`` would give it
+    (``0o666`` less the umask), or the mode of the file it replaces:
+    ``mkstemp`` alone would leave every output readable by its owner only."""
     path = Path(path)
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

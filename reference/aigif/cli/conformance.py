@@ -19,8 +19,10 @@ import os
 import platform
 import sys
 
+from .. import __version__
 from ..conformance import runner, suite
 from ..conformance.decoder import CommandDecoder
+from .common import DefaultsFormatter, guard_pipe
 
 
 def _levels(text: str | None) -> list[str]:
@@ -31,7 +33,7 @@ def _levels(text: str | None) -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="conformance_command", required=True, metavar="{run,list}")
-    r = sub.add_parser("run", help="run a decoder against the vectors")
+    r = sub.add_parser("run", help="run a decoder against the vectors", formatter_class=DefaultsFormatter)
     r.add_argument("--decoder", required=True, metavar="CMD",
                    help='the decoder command, e.g. "python -m aigif.refdecoder" (split like a shell would, never run by one)')
     _selection(r)
@@ -48,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--jobs", "-j", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                    help="decoder processes at a time for the parse, reject and noise levels (regen runs one at a time)")
     r.add_argument("--verbose", "-v", action="store_true", help="also print the vectors that pass")
-    lst = sub.add_parser("list", help="list the vectors")
+    lst = sub.add_parser("list", help="list the vectors", formatter_class=DefaultsFormatter)
     _selection(lst)
     lst.add_argument("--json", action="store_true", help="the manifest entries as JSON")
 
@@ -119,8 +121,10 @@ def run(args) -> int:
         return 2
 
 
+@guard_pipe
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="aigif-conformance", description="Run the AIGIF conformance suite against a decoder (conformance/CONTRACT.md).")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_arguments(ap)
     args = ap.parse_args(argv)
     try:

@@ -16,6 +16,7 @@ from .. import codec
 from ..errors import AigifError
 from ..fsutil import atomic_write
 from ..registry import load
+from .common import same_file
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 TIME_BUDGET_S = 20  # per file: a hostile image must not stall a batch
@@ -23,10 +24,10 @@ TIME_BUDGET_S = 20  # per file: a hostile image must not stall a batch
 
 def add_arguments(p):
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories (searched recursively)")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory (created if missing)")
     p.add_argument("--keep-pixels", action="store_true", help="embed the original pixels as a lossless PNG payload")
     p.add_argument("--json", action="store_true", help="one JSON report per file on stdout")
-    p.add_argument("--force", action="store_true", help="convert again even if the .aigif exists")
+    p.add_argument("--force", action="store_true", help="convert again even if the .aigif exists (and replace an output that is not a valid .aigif)")
 
 
 def _out_name(rel: Path, stems: dict) -> Path:
@@ -104,9 +105,35 @@ def _keep_pixels(conv, src: Path, header_size) -> None:
     conv.carried.append("pixels (lossless PNG payload)")
 
 
+def check_outdir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise AigifError("E_USAGE", f"-o {out}: it is a file; convert writes one .aigif per input into an output directory")
+    if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES | {".aigif"}:
+        raise AigifError("E_USAGE", f"-o {out}: convert writes one .aigif per input into an output DIRECTORY; "
+                         f"name one without the {out.suffix} extension (e.g. -o {out.with_suffix('')}/)")
+
+
+def _existing(dest: Path, src: Path, force: bool, reg) -> str | None:
+    """None to write ``dest``; "skip" when it is already converted; else why it must not be written."""
+    if same_file(dest, src):
+        return f"refusing to write {dest}: it is an input of this command"
+    if not dest.exists():
+        return None
+    if dest.is_dir():
+        return f"{dest} is a directory"
+    if force:
+        return None
+    try:
+        ok = codec.validate(dest.read_bytes(), reg) is None
+    except OSError as exc:
+        return f"cannot read {dest}: {exc.strerror or exc}"
+    return "skip" if ok else f"{dest} exists and is not a valid .aigif; pass --force to replace it"
+
+
 def run(args) -> int:
     reg = load()
     out = Path(args.output)
+    check_outdir(out)
     items = list(inputs(args.paths))
     total_in = total_out = 0
     counts = {"converted": 0, "skipped": 0, "failed": 0}
@@ -118,7 +145,13 @@ def run(args) -> int:
         dest = out / rel
         rep: dict[str, Any] = {"file": str(src), "output": str(dest)}
         progress = f"[{i}/{len(items)}]"
-        if dest.exists() and not args.force and codec.validate(dest.read_bytes(), reg) is None:
+        why = _existing(dest, src, args.force, reg)
+        if why is not None and why != "skip":
+            counts["failed"] += 1
+            rep.update(status="failed", error={"code": "E_USAGE", "message": why, "offset": None})
+            _report(args, rep, progress)
+            continue
+        if why == "skip":
             counts["skipped"] += 1
             rep["status"] = "skipped (already converted)"
             _report(args, rep, progress)

@@ -15,10 +15,10 @@ from ..errors import AigifError
 
 def add_arguments(p):
     p.add_argument("--out", default="aigif-demo", help="output directory (default ./aigif-demo)")
-    p.add_argument("--model", default="tiny-sd1")
-    p.add_argument("--prompt", default="a red circle on a blue background")
-    p.add_argument("--negative-prompt", default="green")
-    p.add_argument("--seed", type=int, default=829557441)
+    p.add_argument("--model", default="tiny-sd1", help="registry model key")
+    p.add_argument("--prompt", default="a red circle on a blue background", help="the prompt")
+    p.add_argument("--negative-prompt", default="green", help="the negative prompt")
+    p.add_argument("--seed", type=int, default=829557441, help="the noise seed")
 
 
 def run(args) -> int:
@@ -29,11 +29,11 @@ def run(args) -> int:
     aig, png, regen_png = out / "demo.aigif", out / "demo.png", out / "demo-regenerated.png"
     cli = [sys.executable, "-m", "aigif.cli.main"]
     enc = cli + ["encode", "--model", args.model, "--prompt", args.prompt, "--negative-prompt", args.negative_prompt,
-                 "--seed", str(args.seed), "-o", str(aig), "--png", str(png)]
+                 "--seed", str(args.seed), "-o", str(aig), "--png", str(png), "--force"]
     print("$ aigif " + " ".join(enc[3:]), flush=True)
     if subprocess.run(enc).returncode:
         raise AigifError("E_REGEN_UNSUPPORTED", "encoding failed")
-    dec = cli + ["decode", str(aig), "-o", str(regen_png)]
+    dec = cli + ["decode", str(aig), "-o", str(regen_png), "--force"]
     print("$ aigif " + " ".join(dec[3:]) + "   # a separate process", flush=True)
     if subprocess.run(dec).returncode:
         raise AigifError("E_REGEN_UNSUPPORTED", "decoding failed")

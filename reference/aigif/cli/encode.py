@@ -2,35 +2,68 @@
 from __future__ import annotations
 
 import json
+import os
 
 from ..errors import AigifError
 from ..fsutil import atomic_write
-from .regen_args import add_regen_options, regenerator
+from .common import add_force, check_output, did_you_mean
+from .regen_args import add_regen_options, check_device, regenerator
 
 
 def add_arguments(p):
-    p.add_argument("--model", required=True, help="registry model key (e.g. sd-1.5, tiny-sd1)")
-    p.add_argument("--prompt", default="")
-    p.add_argument("--negative-prompt", default="")
-    p.add_argument("--height", type=int)
-    p.add_argument("--width", type=int)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, help="family field 'steps'")
-    p.add_argument("--guidance", type=float, help="family field 'guidance'")
-    p.add_argument("--scheduler", help="registry scheduler key")
-    p.add_argument("--dtype", default="float32")
-    p.add_argument("--noise", default="torch-cpu", help="noise source key (default torch-cpu, as diffusers)")
+    p.add_argument("--model", required=True, help="registry model key (e.g. sd-1.5, tiny-sd1); see `aigif list models`")
+    p.add_argument("--prompt", default="", help="the prompt")
+    p.add_argument("--negative-prompt", default="", help="the negative prompt")
+    p.add_argument("--height", type=int, help="image height (default: the model's sample size)")
+    p.add_argument("--width", type=int, help="image width (default: the model's sample size)")
+    p.add_argument("--seed", type=int, default=0, help="the noise seed")
+    p.add_argument("--steps", type=int, help="family field 'steps' (default: the family's)")
+    p.add_argument("--guidance", type=float, help="family field 'guidance' (default: the family's)")
+    p.add_argument("--scheduler", help="registry scheduler key (see `aigif list schedulers`) or an A1111/ComfyUI sampler name such as 'Euler a'")
+    p.add_argument("--dtype", default="float32", help="registry dtype key")
+    p.add_argument("--noise", default="torch-cpu", help="noise source key (as diffusers)")
     p.add_argument("--field", action="append", metavar="NAME=VALUE", help="any other family field (VALUE parsed as JSON when it can be)")
     p.add_argument("--keep-pixels", action="store_true", help="embed the image as a lossless PNG payload")
     p.add_argument("--text-coder", help="force a text coder (default: the smallest)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.aigif")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.aigif", help="the file to write (refused if it exists, unless --force)")
     p.add_argument("--png", metavar="OUT.png", help="also write the generated image")
+    add_force(p)
     add_regen_options(p)
 
 
+def resolve_scheduler(name: str, reg) -> str:
+    """A registry scheduler key, from the key itself or a tool's sampler name
+    (A1111 "Euler a", "DPM++ 2M Karras"; ComfyUI "euler_ancestral")."""
+    table = reg.table("schedulers")
+    if name in table.by_key:
+        return name
+    from ..importers import samplers
+    for tool in ("AUTOMATIC1111", "ComfyUI", "InvokeAI", "NovelAI"):
+        try:
+            key = samplers.registry_key(samplers.resolve(tool, name, None, reg), reg)
+        except (samplers.UnknownSamplerName, KeyError, ValueError):
+            continue
+        if key is not None:
+            return key
+    by_name = {e.get("name", "").lower(): e["key"] for e in table.entries}
+    if name.lower() in by_name:
+        return by_name[name.lower()]
+    raise AigifError("E_USAGE", f"--scheduler: no scheduler {name!r}" +
+                     (did_you_mean(name, list(table.by_key) + [e.get("name", "") for e in table.entries])
+                      or "; see `aigif list schedulers`"))
+
+
+def family_fields(model: str, reg) -> dict:
+    if model not in reg.table("models").by_key:
+        raise AigifError("E_USAGE", f"--model: no model {model!r}" +
+                         (did_you_mean(model, reg.table("models").by_key) or "; see `aigif list models`"))
+    return {f.name: f for f in reg.family_of(model).fields}
+
+
 def run(args) -> int:
-    from ..regen import pixels
-    from ..regen.encode import encode_fields
+    from ..registry import load
+    reg = load()
+    known = family_fields(args.model, reg)
     fields = {}
     for name in ("steps", "guidance", "scheduler"):
         if getattr(args, name) is not None:
@@ -39,18 +72,28 @@ def run(args) -> int:
         k, sep, v = item.partition("=")
         if not sep:
             raise AigifError("E_USAGE", f"--field wants NAME=VALUE, got {item!r}")
+        if k not in known:
+            raise AigifError("E_USAGE", f"--field {k}: model {args.model} has no field {k!r}{did_you_mean(k, known)}; "
+                             f"its fields are {', '.join(known)}")
         try:
             fields[k] = json.loads(v)
         except ValueError:
             fields[k] = v
+    if isinstance(fields.get("scheduler"), str):
+        fields["scheduler"] = resolve_scheduler(fields["scheduler"], reg)
+    check_output(args.output, [], args.force)
+    if args.png:
+        if os.path.abspath(args.png) == os.path.abspath(args.output):
+            raise AigifError("E_USAGE", f"-o and --png both name {args.output}; give the image its own *.png name")
+        check_output(args.png, [], args.force, ".png")
+    check_device(args.device)
     regen = regenerator(args)
-    fam = regen.reg.family_of(args.model) if args.model in regen.reg.table("models") else None
-    if fam is None:
-        raise AigifError("E_UNKNOWN_ID", f"models has no entry {args.model!r}")
     size = regen.reg.table("models").by_key[args.model].get("sample_size") or 512
     d = {"model": args.model, "prompt": args.prompt, "negative_prompt": args.negative_prompt,
          "height": args.height or size, "width": args.width or size, "seed": args.seed,
          "dtype": args.dtype, "noise": args.noise, "fields": fields}
+    from ..regen import pixels
+    from ..regen.encode import encode_fields
     image, data, f = encode_fields(d, regen, keep_pixels=args.keep_pixels, text_coder=args.text_coder)
     atomic_write(args.output, data)
     msg = f"{args.output}: {len(data)} bytes"

@@ -6,7 +6,9 @@ import argparse
 import importlib
 import sys
 
+from .. import __version__
 from ..errors import AigifError
+from .common import DefaultsFormatter, exit_code, guard_pipe
 
 # subcommand -> module under aigif.cli that defines add_arguments(parser) and run(args) -> int
 COMMANDS = {
@@ -19,17 +21,21 @@ COMMANDS = {
     "export": ("export", "print a file's settings in another tool's format (a1111)"),
     "conformance": ("conformance_cmd", "run the conformance suite against a decoder"),
     "demo": ("demo", "encode with the bundled conformance model, regenerate, compare (offline)"),
+    "list": ("list_cmd", "list the registry's models, schedulers, devices, dtypes, noise sources, text coders, extensions"),
 }
 
 
+@guard_pipe
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="aigif", description="AIGIF: files that store how an AI image was generated.")
+    ap = argparse.ArgumentParser(prog="aigif", description="AIGIF: files that store how an AI image was generated.",
+                                 formatter_class=DefaultsFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
     modules = {}
     for name, (mod, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_)
+        p = sub.add_parser(name, help=help_, description=help_, formatter_class=DefaultsFormatter)
         if name == chosen:  # import only the chosen command's module (torch stays unloaded for info/pack)
             try:
                 modules[name] = importlib.import_module(f"{__package__}.{mod}")
@@ -42,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         return modules[args.command].run(args)
     except AigifError as err:
         print(f"aigif {args.command}: {err}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # `aigif info x | head`: the reader left; not an error of ours
-        sys.stderr.close()
-        return 0
+        return exit_code(err)
     except KeyboardInterrupt:
         print(f"aigif {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -8,15 +8,17 @@ from .. import codec, jsonform
 from ..errors import AigifError
 from ..fsutil import atomic_write
 from ..registry import load
-from .common import read_file
+from .common import add_force, check_output, read_file
 
 
 def add_arguments(p):
     p.add_argument("fields", metavar="FIELDS.json", help="JSON fields ('-' for standard input)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.aigif")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.aigif", help="the file to write (refused if it exists, unless --force)")
+    add_force(p)
 
 
 def run(args) -> int:
+    check_output(args.output, [args.fields], args.force)
     raw = sys.stdin.buffer.read() if args.fields == "-" else read_file(args.fields, 1 << 30)
     try:
         d = json.loads(raw)

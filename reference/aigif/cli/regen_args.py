@@ -1,6 +1,8 @@
 """Options shared by the commands that run a model."""
 from __future__ import annotations
 
+from ..errors import AigifError
+
 
 def add_regen_options(p) -> None:
     p.add_argument("--device", choices=["cpu", "cuda", "mps"], help="where to run (default: cuda if available, else cpu)")
@@ -10,7 +12,21 @@ def add_regen_options(p) -> None:
     p.add_argument("--progress", action="store_true", help="show the denoising progress bar")
 
 
+def check_device(device: str | None) -> None:
+    """A one-line typed error for a device this torch cannot use (before any model loads)."""
+    if device not in ("cuda", "mps"):
+        return
+    import torch
+    if device == "cuda" and not torch.cuda.is_available():
+        why = "this torch was built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
+        raise AigifError("E_USAGE", f"--device cuda: {why}; use --device cpu")
+    mps = getattr(torch.backends, "mps", None)
+    if device == "mps" and not (mps is not None and mps.is_available()):
+        raise AigifError("E_USAGE", "--device mps: MPS is not available on this machine; use --device cpu")
+
+
 def regenerator(args):
+    check_device(args.device)
     from ..regen import Regenerator
     from ..regen.loading import parse_model_dirs
     return Regenerator(device=args.device, model_dirs=parse_model_dirs(args.model_dir), threads=args.threads, progress=args.progress)

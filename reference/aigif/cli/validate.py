@@ -5,18 +5,27 @@ import argparse
 import json
 import sys
 
+from .. import __version__
 from ..codec import read
 from ..errors import AigifError
 from ..registry import load
-from .common import read_file
+from .common import DefaultsFormatter, expand, fail, guard_pipe, read_file
 
 
+@guard_pipe
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="aigif-validate", description="Validate AIGIF files against SPEC.md (parser/validator class).")
-    ap.add_argument("files", nargs="+", metavar="FILE")
+    ap = argparse.ArgumentParser(prog="aigif-validate", description="Validate AIGIF files against SPEC.md (parser/validator class).",
+                                 formatter_class=DefaultsFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    ap.add_argument("files", nargs="+", metavar="FILE", help="files, or directories searched recursively for *.aigif")
     ap.add_argument("--json", action="store_true", help="one JSON object per file on stdout: file, valid, error {code, message, offset}")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only invalid files")
     args = ap.parse_args(argv)
+    try:
+        args.files = expand(args.files)
+    except AigifError as usage:
+        fail(usage)
+        return 2
     reg = load()
     bad = 0
     for path in args.files:

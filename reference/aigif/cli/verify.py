@@ -5,20 +5,21 @@ import math
 
 from .. import codec
 from ..errors import AigifError
-from .common import read_file
+from .common import expand, read_file
 from .regen_args import add_regen_options, regenerator
 
 
 def add_arguments(p):
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files, or directories searched recursively for *.aigif")
     add_regen_options(p)
 
 
 def run(args) -> int:
+    files = expand(args.files)
     from ..regen import pixels
     regen = regenerator(args)
     bad = 0
-    for path in args.files:
+    for path in files:
         try:
             f = codec.read(read_file(path), regen.reg)
             if f.digest is None and f.pixels is None:

@@ -135,7 +135,7 @@ class Regenerator:
     def render(self, f: AigifFile, use_payload: bool = False) -> Result:
         """The image of a file: regenerated, or the pixel payload when asked or
         when regeneration is impossible (SPEC.md §12.6)."""
-        cls, why = fidelity(f, self.platform)
+        cls, why = fidelity(f, self.platform, self.reg)
         if use_payload and f.pixels is not None:
             return Result(self.payload_pixels(f), cls, why, "payload")
         try:

@@ -69,6 +69,47 @@ def encode_fields(fields: dict, regen: Regenerator, keep_pixels: bool = False, t
 _CALL_ARGS = {"prompt", "negative_prompt", "height", "width", "generator"}
 
 
+def default_size(pipe) -> tuple[int, int]:
+    """(height, width) a pipeline makes when the call gives none, as diffusers computes it:
+    SDXL/SD3-style pipelines have ``default_sample_size``, SD 1.x/2.x uses the UNet's ``sample_size``."""
+    s = getattr(pipe, "default_sample_size", None)
+    if s is None:
+        s = pipe.unet.config.sample_size
+    h, w = (s, s) if isinstance(s, int) else s
+    return h * pipe.vae_scale_factor, w * pipe.vae_scale_factor
+
+
+def _recordable(pipe, call_kwargs: dict, by_arg: dict, family: str) -> dict:
+    """The call's arguments that change the image: each must map to a family field
+    (``arg`` in registry/families.json); one left at the pipeline's own default is dropped."""
+    import inspect
+    n = call_kwargs.get("num_images_per_prompt")
+    if n is not None and n != 1:
+        raise AigifError("E_FIELDS", f"num_images_per_prompt={n}: an AIGIF file holds one image (one seed); "
+                         "call record() once per image, each with its own seeded generator")
+    params = inspect.signature(pipe.__call__).parameters
+    out, cannot = {}, []
+    for k, v in call_kwargs.items():
+        if k in _CALL_ARGS or k in by_arg or k == "seed":
+            out[k] = v
+        elif k in params and params[k].default is not inspect.Parameter.empty and _same(v, params[k].default):
+            continue  # the pipeline's default: the regenerated call makes the same image without it
+        else:
+            cannot.append(f"{k}={v!r}")
+    if cannot:
+        raise AigifError("E_FIELDS", f"cannot record {', '.join(cannot)}: the {family} family has no field for "
+                         f"{'it' if len(cannot) == 1 else 'them'} (recordable: {', '.join(sorted((set(by_arg) | _CALL_ARGS) - {'scheduler'}))}); "
+                         "leave it at the pipeline's default")
+    return out
+
+
+def _same(a, b) -> bool:
+    try:
+        return type(a) in (int, float, str, bool, type(None)) and bool(a == b)
+    except Exception:  # noqa: BLE001 - a value we cannot compare is not the default
+        return False
+
+
 def _model_key(pipe, reg: Registry) -> tuple[str, dict]:
     """Registry key of a loaded pipeline (by its source), else its family's unregistered entry."""
     src = str(getattr(pipe.config, "_name_or_path", "") or "")
@@ -88,11 +129,21 @@ def _model_key(pipe, reg: Registry) -> tuple[str, dict]:
 def _scheduler_key(pipe, model_key: str, reg: Registry, regen: Regenerator) -> str:
     """The registry scheduler entry that reproduces ``pipe.scheduler`` exactly."""
     import diffusers
+    entry = reg.table("models").by_key[model_key]
     try:
-        path = loading.locate(model_key, {}, reg, regen.model_dirs)
+        if entry.get("unregistered"):  # the pipeline's own directory: where it was loaded from
+            path = Path(str(getattr(pipe.config, "_name_or_path", "") or "") or "/nonexistent")
+        else:
+            path = loading.locate(model_key, {}, reg, regen.model_dirs)
         shipped = json.loads((path / "scheduler" / "scheduler_config.json").read_text())
-    except (AigifError, OSError):
+    except (AigifError, OSError, ValueError):
         shipped = None
+    if shipped is None and entry.get("unregistered"):
+        src = str(getattr(pipe.config, "_name_or_path", "") or "") or "(unknown source)"
+        raise AigifError("E_REGEN_UNSUPPORTED", f"the pipeline's model {src!r} is not a registered model (registry/models.json) "
+                         f"and is not a local diffusers directory: record() writes such a model as {model_key} (its model_name "
+                         "and an empty weights_hash) and needs the model's shipped scheduler config to name the scheduler; "
+                         "load the pipeline with from_pretrained(LOCAL_DIR), then regenerate with --model-dir name:NAME=LOCAL_DIR")
     cur = dict(pipe.scheduler.config)
     for s in reg.table("schedulers").entries:
         if shipped is None:
@@ -120,9 +171,7 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
     model, mfields = _model_key(pipe, reg)
     fam = reg.family_of(model)
     by_arg = {fl.arg: fl for fl in fam.fields if fl.arg}
-    unknown = set(call_kwargs) - _CALL_ARGS - set(by_arg) - {"seed"}
-    if unknown:
-        raise AigifError("E_FIELDS", f"cannot record pipeline arguments {sorted(unknown)}")
+    call_kwargs = _recordable(pipe, call_kwargs, by_arg, fam.key)
     gen = call_kwargs.pop("generator", None)
     seed = call_kwargs.pop("seed", None)
     if gen is not None:
@@ -137,10 +186,10 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
     if "clip_skip" in fields and fields["clip_skip"] is None:
         fields["clip_skip"] = 0
     fields["scheduler"] = _scheduler_key(pipe, model, reg, regen)
+    size = default_size(pipe)
     dtype = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}[pipe.dtype]
     f = jsonform.new(model, reg, prompt=call_kwargs.get("prompt", ""), negative_prompt=call_kwargs.get("negative_prompt") or "",
-                     height=call_kwargs.get("height") or pipe.default_sample_size * pipe.vae_scale_factor,
-                     width=call_kwargs.get("width") or pipe.default_sample_size * pipe.vae_scale_factor,
+                     height=call_kwargs.get("height") or size[0], width=call_kwargs.get("width") or size[1],
                      seed=seed, fields=fields, dtype=dtype, noise=noise)
     f.model_fields.update(mfields)
     regen.adopt(f, pipe)

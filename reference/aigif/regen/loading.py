@@ -7,6 +7,7 @@ class name. Weights are safetensors only; ``trust_remote_code`` is never set.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -58,8 +59,32 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
             pass
         rev = f" --revision {src['revision']}" if src.get("revision") else ""
         raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} is not available offline: download it with "
-                         f"`huggingface-cli download {src['hub_repo']}{rev}` or pass --model-dir {model_key}=PATH")
+                         f"`hf download {src['hub_repo']}{rev} --local-dir DIR` and pass --model-dir {model_key}=DIR "
+                         f"(or use ${MODEL_DIR_ENV}/{model_key} as DIR)")
     raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} has no local copy; pass --model-dir {model_key}=PATH")
+
+
+def check_model_dir(path: Path, model_key: str, reg: Registry) -> None:
+    """A model path must be a diffusers directory of the model's family (E_MODEL_UNAVAILABLE)."""
+    path = Path(path)
+    pipeline = reg.family_of(model_key).raw["pipeline"]
+    if path.is_file() and path.suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
+        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: {path} is a single-file checkpoint; single-file checkpoints are not "
+                         f"supported yet: a diffusers directory (model_index.json and one folder per component, as "
+                         f"{pipeline}.save_pretrained writes it) is needed")
+    if not path.exists():
+        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: model directory {path} does not exist")
+    if not path.is_dir():
+        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: {path} is not a directory; a diffusers model directory is needed")
+    index = path / "model_index.json"
+    try:
+        cls = json.loads(index.read_text()).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: {path} is not a diffusers model directory "
+                         "(no readable model_index.json)") from None
+    if cls != pipeline:
+        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: {path} holds a {cls} model, but {model_key} is of the "
+                         f"{reg.family_of(model_key).key} family, whose pipeline is {pipeline}")
 
 
 def verify_weights(path: Path, entry: dict) -> None:
@@ -78,12 +103,14 @@ def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Regi
     import torch
     reg = reg or load()
     entry = reg.table("models").by_key[model_key]
+    path = Path(path)
+    check_model_dir(path, model_key, reg)  # before diffusers reads anything from it
     verify_weights(path, entry)
     family = reg.family_of(model_key)
     cls = getattr(diffusers, family.raw["pipeline"])  # a name from the registry, never from the file
     torch_dtype = getattr(torch, reg.table("dtypes").by_key[dtype]["torch_dtype"])
     try:
-        pipe = cls.from_pretrained(path, dtype=torch_dtype, use_safetensors=True, local_files_only=True)
+        pipe = cls.from_pretrained(str(path), dtype=torch_dtype, use_safetensors=True, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
     # from_pretrained(dtype=...) leaves some components (the SD3 transformer without accelerate,

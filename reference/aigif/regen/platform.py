@@ -44,9 +44,15 @@ def current(device: str | None = None, reg: Registry | None = None) -> Platform:
     return p
 
 
-def fidelity(f: AigifFile, here: Platform) -> tuple[str, str]:
-    """(class, reason): 'bit-exact', 'within-tolerance' or 'unknown' (SPEC.md §12.4)."""
+def fidelity(f: AigifFile, here: Platform, reg: Registry | None = None) -> tuple[str, str]:
+    """(class, reason): 'bit-exact', 'within-tolerance' or 'unknown' (SPEC.md §12.4).
+
+    Only weights the registry lists SHA-256 hashes for are checked before use, so a
+    model without them (an unregistered one included) cannot promise the same image."""
     sw = f.extension_fields("software")
+    entry = (reg or load()).table("models").by_key.get(f.model) or {}
+    if not entry.get("weights"):
+        return "unknown", f"the registry lists no weight hashes for {f.model}: the local weights cannot be checked"
     if f.device == "unknown" or (f.device == "cuda" and f.platform.get("gpu") == "unknown"):
         return "unknown", "the file does not record the platform"
     if f.device != here.device:
