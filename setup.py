@@ -1,20 +1,26 @@
-"""Copies registry/ into the package when building, so an installed (non-editable)
-aigif finds its registry as aigif/_registry (see aigif.registry.registry_dir)."""
+"""Copies the spec data the package reads into it when building, so an
+installed (non-editable) aigif has them too: registry/ as aigif/_registry
+(see aigif.registry.registry_dir) and the tiny conformance models
+vectors/models as aigif/_models (see aigif.regen.loading.local_model_dir)."""
 import shutil
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
+#: source folder in the checkout -> folder inside the built package
+PACKAGED = {"registry": "_registry", "vectors/models": "_models"}
 
-class BuildWithRegistry(build_py):
+
+class BuildWithData(build_py):
     def run(self):
-        src = Path(__file__).parent / "registry"
-        dst = Path(self.build_lib) / "aigif" / "_registry"
         super().run()
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(src, dst)
+        here = Path(__file__).parent
+        for src, name in PACKAGED.items():
+            dst = Path(self.build_lib) / "aigif" / name
+            if dst.exists():
+                shutil.rmtree(dst)
+            shutil.copytree(here / src, dst, ignore=shutil.ignore_patterns(".tmp", "__pycache__"))
 
 
-setup(cmdclass={"build_py": BuildWithRegistry})
+setup(cmdclass={"build_py": BuildWithData})

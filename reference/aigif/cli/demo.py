@@ -6,6 +6,7 @@ bit-identical; prints the .aigif size next to the PNG size.
 """
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,11 @@ def run(args) -> int:
     cli = [sys.executable, "-m", "aigif.cli.main"]
     enc = cli + ["encode", "--model", args.model, "--prompt", args.prompt, "--negative-prompt", args.negative_prompt,
                  "--seed", str(args.seed), "-o", str(aig), "--png", str(png), "--force"]
-    print("$ aigif " + " ".join(enc[3:]), flush=True)
+    print("$ " + shlex.join(["aigif"] + enc[3:]), flush=True)  # a line the user can paste
     if subprocess.run(enc).returncode:
         raise AigifError("E_REGEN_UNSUPPORTED", "encoding failed")
     dec = cli + ["decode", str(aig), "-o", str(regen_png), "--force"]
-    print("$ aigif " + " ".join(dec[3:]) + "   # a separate process", flush=True)
+    print("$ " + shlex.join(["aigif"] + dec[3:]) + "   # a separate process", flush=True)
     if subprocess.run(dec).returncode:
         raise AigifError("E_REGEN_UNSUPPORTED", "decoding failed")
     a = np.asarray(Image.open(png).convert("RGB"))

@@ -31,6 +31,15 @@ def parse_model_dirs(items: list[str] | None) -> dict[str, Path]:
     return out
 
 
+def local_model_dir(local: str) -> Path | None:
+    """A model the project ships (``source.local``, e.g. ``vectors/models/tiny-sd1``):
+    in the source checkout, or the copy a wheel packages as ``aigif/_models``."""
+    for p in (ROOT / local, Path(__file__).resolve().parents[1] / "_models" / Path(local).name):
+        if (p / "model_index.json").is_file():
+            return p
+    return None
+
+
 def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict[str, Path]) -> Path:
     """The local directory of a model, or E_MODEL_UNAVAILABLE saying what to fetch."""
     entry = reg.table("models").by_key[model_key]
@@ -48,8 +57,8 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
     if base and (Path(base) / model_key / "model_index.json").is_file():
         return Path(base) / model_key
     if src.get("local"):
-        p = ROOT / src["local"]
-        if (p / "model_index.json").is_file():
+        p = local_model_dir(src["local"])
+        if p is not None:
             return p
     if src.get("hub_repo"):
         try:
