@@ -235,6 +235,61 @@ def test_cli_command_that_cannot_be_imported_is_listed(monkeypatch):
     assert "Not available in this build" in section and "no_such_module_xyz" in section
 
 
+def test_cli_examples_name_existing_commands():
+    """Each example (tools/docs/cli_pages.py EXAMPLES) is of a program and subcommand the parsers have,
+    and its lines start with that command."""
+    import importlib
+    programs = cli_pages.programs()
+    for (prog, command), lines in cli_pages.EXAMPLES.items():
+        assert prog in programs, f"example of unknown program {prog}"
+        module, _, function = programs[prog].partition(":")
+        parser, why = cli_pages.parser_of(getattr(importlib.import_module(module), function), [])
+        assert parser is not None, why
+        if command is not None:
+            assert command in cli_pages.subcommands(parser), f"example of unknown command `{prog} {command}`"
+        head = f"{prog} {command}" if command else prog
+        assert lines and all(line.startswith(head) or line.startswith(prog) for line in lines), lines
+        assert any(line.startswith(head) for line in lines), f"no example line runs `{head}`"
+
+
+def test_cli_page_shows_examples(site):
+    text = text_of(site / "cli.html")
+    assert 'aigif encode --model tiny-sd1 --prompt "a red circle" -o x.aigif --png x.png' in text
+    assert "aigif-validate FILE..." in text and "aigif list schedulers" in text
+
+
+def test_scheduler_notes_shared_by_many_rows_are_stated_once(site):
+    html = (site / "registry" / "schedulers.html").read_text(encoding="utf-8")
+    for note, count in _note_counts().items():
+        shown = html.count(note.replace("'", "&#x27;"))
+        assert shown == (1 if count >= 5 else count), (note, count, shown)
+
+
+def _note_counts() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in tables()["schedulers"]["entries"]:
+        if x.get("note"):
+            out[x["note"]] = out.get(x["note"], 0) + 1
+    return out
+
+
+def test_models_page(site):
+    text = text_of(site / "models.html")
+    for s in ("--model-dir KEY=DIR", "AIGIF_MODEL_DIR", "name:NAME=", "hash:HEX=", "model_index.json",
+              "hf download REPO --revision REV --local-dir DIR", "single-file checkpoints are not supported yet",
+              "bit-exact", "within-tolerance"):
+        assert s in text, s
+
+
+def test_home_page_install_section(site):
+    text = text_of(site / "index.html")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for cmd in ('pip install -e ".[regen]" && aigif demo', 'pip install -e ".[dev]" && python -m pytest'):
+        assert cmd in readme and cmd in text, cmd
+    example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert example.strip() in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+
+
 def _plain(doc: str) -> str:
     """A docstring's first line as the page shows it: without reST roles and Markdown marks."""
     first = doc.strip().split("\n\n")[0]

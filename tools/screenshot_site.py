@@ -4,6 +4,7 @@
     python tools/screenshot_site.py                      # build into a temp dir, then check
     python tools/screenshot_site.py --site site/         # check an existing build (mkdocs build --strict)
     python tools/screenshot_site.py --out out/shots --page registry/schedulers.html
+    python tools/screenshot_site.py --all --widths 390,1280,1920 --out /tmp/shots   # every page, three widths
 
 The site is served by http.server on 127.0.0.1 (a free port). Chromium loads each page once,
 writing a 1280x2000 screenshot (--screenshot) and printing the DOM after scripts ran
@@ -209,9 +210,10 @@ def run_chromium(chromium: str, args: list[str], url: str, profile: Path, timeou
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def check_page(chromium: str, base: str, page: str, out: Path, failures: list[str]) -> list[str]:
+def check_page(chromium: str, base: str, page: str, out: Path, failures: list[str],
+               width: int | None = None) -> list[str]:
     url = base + page
-    shot = shot_path(out, page)
+    shot = shot_path(out, page, width)
     shot.unlink(missing_ok=True)
     problems = []
     before = len(failures)
@@ -232,9 +234,9 @@ def check_page(chromium: str, base: str, page: str, out: Path, failures: list[st
     return sorted(set(problems), key=problems.index)
 
 
-def shot_path(out: Path, page: str) -> Path:
-    """registry/models.html -> registry_models.png"""
-    return out / (page.replace("/", "_").removesuffix(".html") + ".png")
+def shot_path(out: Path, page: str, width: int | None = None) -> Path:
+    """registry/models.html -> registry_models.png (registry_models-390.png with a width)"""
+    return out / (page.replace("/", "_").removesuffix(".html") + (f"-{width}" if width else "") + ".png")
 
 
 def build_site(dest: Path) -> None:
@@ -254,8 +256,12 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"page to check, repeatable (default: {' '.join(DEFAULT_PAGES)})")
     ap.add_argument("--height", type=int, default=WINDOW[1],
                     help=f"window height in pixels (default {WINDOW[1]}; more to look further down long pages)")
+    ap.add_argument("--widths", type=lambda v: [int(w) for w in v.split(",") if w.strip()],
+                    help="comma-separated window widths, e.g. 390,1280,1920: one screenshot each, "
+                         "named PAGE-WIDTH.png (default: one screenshot 1280 wide, PAGE.png)")
+    ap.add_argument("--all", action="store_true", help="every page of the site (except 404.html)")
     args = ap.parse_args(argv)
-    WINDOW = (WINDOW[0], args.height)
+    widths = args.widths or [None]
     chromium = find_chromium()
     if not chromium:
         print("screenshot_site: no chromium on PATH (Debian: apt-get install chromium)", file=sys.stderr)
@@ -266,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         if site is None:
             site = Path(tmp) / "site"
             build_site(site)
-        pages = args.pages or DEFAULT_PAGES
+        pages = (sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if p.name != "404.html")
+                 if args.all else args.pages or DEFAULT_PAGES)
         missing = [p for p in pages if not (site / p).is_file()]
         if missing:
             print(f"screenshot_site: not in the built site: {', '.join(missing)}", file=sys.stderr)
@@ -274,16 +281,18 @@ def main(argv: list[str] | None = None) -> int:
         server, base, failures, _ = serve(site)
         bad = 0
         try:
-            for page in pages:
-                problems = check_page(chromium, base, page, args.out, failures)
-                shot = shot_path(args.out, page)
-                if problems:
-                    bad += 1
-                    print(f"FAIL {page} ({shot})")
-                    for p in problems:
-                        print(f"     - {p}")
-                else:
-                    print(f"ok   {page} ({shot})")
+            for width in widths:
+                WINDOW = (width or 1280, args.height)
+                for page in pages:
+                    problems = check_page(chromium, base, page, args.out, failures, width)
+                    shot = shot_path(args.out, page, width)
+                    if problems:
+                        bad += 1
+                        print(f"FAIL {page} ({shot})")
+                        for p in problems:
+                            print(f"     - {p}")
+                    else:
+                        print(f"ok   {page} ({shot})")
         finally:
             server.shutdown()
             server.server_close()

@@ -21,6 +21,32 @@ INTRO = ("Generated at build time from the programs' own `--help` (argparse), so
          "reference implementation. Commands whose module could not be imported in the build environment "
          "are listed with the reason.\n\n")
 
+# A few lines of use per command, shown above its --help: {(program, subcommand or None): shell lines}.
+# tests/test_docs.py checks that every subcommand named here exists in the parsers.
+EXAMPLES: dict[tuple[str, str | None], list[str]] = {
+    ("aigif", "info"): ["aigif info x.aigif            # every field as JSON",
+                        "aigif info x.aigif --bits     # bit by bit"],
+    ("aigif", "pack"): ["aigif info x.aigif > fields.json",
+                        "aigif pack fields.json -o y.aigif    # the exact inverse of aigif info"],
+    ("aigif", "encode"): ['aigif encode --model tiny-sd1 --prompt "a red circle" -o x.aigif --png x.png'],
+    ("aigif", "decode"): ["aigif decode x.aigif -o out.png",
+                          "aigif decode x.aigif -o out.png --model-dir sd-1.5=/data/models/sd-1.5"],
+    ("aigif", "verify"): ["aigif verify x.aigif    # regenerate and compare with the digest / pixel payload"],
+    ("aigif", "convert"): ["aigif convert DIR -o OUTDIR    # AUTOMATIC1111, ComfyUI, InvokeAI, ... images -> .aigif"],
+    ("aigif", "export"): ["aigif export x.aigif --format a1111    # settings as AUTOMATIC1111 parameters text"],
+    ("aigif", "conformance"): ['aigif conformance run --decoder "python -m aigif.refdecoder" --level parse,reject'],
+    ("aigif", "demo"): ["aigif demo    # encode, regenerate in a separate process, compare"],
+    ("aigif", "list"): ["aigif list schedulers"],
+    ("aigif-validate", None): ["aigif-validate FILE...    # exit 0 valid, 1 invalid with the spec's error code, 2 usage"],
+    ("aigif-conformance", "run"): ['aigif-conformance run --decoder "python -m aigif.refdecoder" --level parse,reject'],
+    ("aigif-conformance", "list"): ["aigif-conformance list --level parse"],
+}
+
+
+def _example(prog: str, command: str | None) -> str:
+    lines = EXAMPLES.get((prog, command))
+    return ("**Example**\n\n```sh\n" + "\n".join(lines) + "\n```\n\n**`--help`**\n\n") if lines else ""
+
 
 class _Captured(Exception):
     def __init__(self, parser: argparse.ArgumentParser):
@@ -115,6 +141,7 @@ def page() -> str:
         if parser is None:
             out.append(_warning("No help available", why))
             continue
+        out.append(_example(prog, None))
         out.append(_help(parser))
         for name, (sub, help_) in subcommands(parser).items():
             out.append(f"\n### `{prog} {name}` {{#{anchor(prog, name, progs)}}}\n\n")
@@ -125,5 +152,6 @@ def page() -> str:
                 last = why.splitlines()[-1] if why else "unknown error"
                 out.append(_warning("Not available in this build", f"`{prog} {name}` could not be set up here: `{last}`"))
                 continue
+            out.append(_example(prog, name))
             out.append(_help(subcommands(full).get(name, (sub, ""))[0]))
     return "".join(out)

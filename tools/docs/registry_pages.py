@@ -301,13 +301,14 @@ def schedulers_body(t: dict, s: Site) -> str:
     """Class and config first, then a column for each other key (pairs, ...), then notes; then every tool's names."""
     known = {"id", "key", "name", "class", "config", "kind", "requires", "note"}
     columns = list(dict.fromkeys(k for x in t["entries"] for k in x if k not in known))
+    shared = shared_notes(t["entries"])
     rows = []
     for x in t["entries"]:
         cls = code(x["class"]) if x.get("class") else '<span class="aigif-dim">the model\'s own</span>'
         cls += "".join(f"<br>{code(k)} = {code(json.dumps(v))}" for k, v in (x.get("config") or {}).items())
         notes = ([f"kind: {escape(x['kind'])}"] if x.get("kind") else []) \
             + (["requires " + ", ".join(map(code, x["requires"]))] if x.get("requires") else []) \
-            + ([escape(x["note"])] if x.get("note") else [])
+            + ([escape(x["note"])] if x.get("note") and x["note"] not in shared else [])
         rows.append([code(x.get("id")), wire_cell(t, x), f"{key_cell(x)}<br>{escape(x.get('name', ''))}", cls]
                     + [_names_or_value(x[k], s) if x.get(k) not in (None, [], {}, "") else DASH for k in columns]
                     + ["<br>".join(notes) or DASH])
@@ -315,7 +316,39 @@ def schedulers_body(t: dict, s: Site) -> str:
     return ("<p>The <code>scheduler</code> field replaces the pipeline's scheduler with "
             f"<code>Class.from_config(model_scheduler_config, **overrides)</code> ({s.spec('12.3')}); "
             "the importers map the sampler names of other tools to these entries.</p>\n\n"
-            + html_table(head, rows, [x["key"] for x in t["entries"]]) + tool_names_section(t, s))
+            + notes_legend(shared)
+            + html_table(head, rows, [x["key"] for x in t["entries"]], cls="aigif-reg aigif-schedulers")
+            + tool_names_section(t, s))
+
+
+def shared_notes(entries: list[dict], least: int = 5) -> dict[str, list[int]]:
+    """{note: the IDs of its rows} for each note that at least ``least`` rows share: said once above the table."""
+    ids: dict[str, list[int]] = {}
+    for x in entries:
+        if x.get("note"):
+            ids.setdefault(x["note"], []).append(x.get("id"))
+    return {n: v for n, v in ids.items() if len(v) >= least}  # in the order of the first row of each
+
+
+def id_ranges(ids: list[int]) -> str:
+    """[0, 2, 3, 4, 7] -> "0, 2–4, 7"."""
+    out: list[list[int]] = []
+    for i in sorted(i for i in ids if isinstance(i, int)):
+        if out and i == out[-1][1] + 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in out)
+
+
+def notes_legend(shared: dict[str, list[int]]) -> str:
+    """The shared notes, once, with the IDs they apply to; the notes column then shows only what differs per row."""
+    if not shared:
+        return ""
+    items = "".join(f"<li><strong>IDs {id_ranges(v)}</strong> ({len(v)} entries): {escape(n)}.</li>"
+                    for n, v in shared.items())
+    return ('<p>Notes shared by many entries, stated once here; the <em>notes</em> column shows only '
+            f'what differs per entry:</p>\n<ul class="aigif-shared-notes">{items}</ul>\n\n')
 
 
 def extensions_body(t: dict, s: Site) -> str:
