@@ -49,6 +49,12 @@ class ImportedGeneration:
 
     prompt: str | None = None
     negative_prompt: str | None = None
+    #: How the tool read its prompts: a key of the registry's prompt_syntaxes
+    #: table ("a1111", "comfyui", "compel", "novelai", "plain").
+    prompt_syntax: str | None = None
+    #: A1111/Forge "Emphasis" mode as the infotext wrote it ("Original",
+    #: "No norm", "Ignore", "None"); None when the source did not say.
+    emphasis: str | None = None
     seed: int | None = None          # any size: ComfyUI/Fooocus seeds are 64-bit
     steps: int | None = None
     cfg_scale: float | None = None   # float(text the tool wrote)
