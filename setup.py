@@ -1,6 +1,7 @@
 """Copies the spec data the package reads into it when building, so an
 installed (non-editable) aigif has them too: registry/ as aigif/_registry
-(see aigif.registry.registry_dir) and the tiny conformance models
+(see aigif.registry.registry_dir; it holds the prompt coder's model,
+prompt_model.bin, too) and the tiny conformance models
 vectors/models as aigif/_models (see aigif.regen.loading.local_model_dir)."""
 import shutil
 from pathlib import Path

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aigif import codec
+from aigif.fsutil import TMP_MARK
 from aigif.importers.convert import convert, scheduler_key, to_imported
 from aigif.registry import load
 
@@ -109,7 +110,7 @@ def test_convert_directory_batch_rerun_and_inputs_untouched(tmp_path):
     reps2 = [json.loads(x) for x in r2.stdout.splitlines()]
     assert sum(x["status"].startswith("skipped") for x in reps2) == len(EXPECTED) + 1
     assert _tree(out) == outputs  # nothing rewritten, no duplicates
-    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no partial files
+    assert not [p for p in out.rglob("*") if TMP_MARK in p.name]  # no partial files
 
 
 def test_keep_pixels_embeds_lossless_payload(tmp_path):
@@ -369,3 +370,33 @@ def test_registry_pairs_run_their_entry():
             assert res.diffusers == e["class"], (e["key"], pair)
             if diffusers:
                 assert effective(res.diffusers, res.config) == effective(e["class"], e["config"]), (e["key"], pair)
+
+
+# mostly A1111's special characters and words, some of anything else
+_PROMPT_TEXT = st.lists(st.one_of(st.sampled_from(list("()[]\\:|<>,.") + [" ", "1.5", "cat", "AND", "BREAK", "lora"]),
+                                  st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROMPT_TEXT, st.sampled_from(["a1111", "plain"]))
+def test_prompts_round_trip_through_a1111_text(text, syntax):
+    """export --format a1111 then convert gives back what the file meant: an a1111 prompt as it
+    was; a plain prompt escaped so that A1111's own reading of it is the literal text."""
+    from aigif import prompts
+    from aigif.file import Extension
+    from aigif.jsonform import new
+    reg = load()
+    if not a1111.a1111_representable(text) or prompts.a1111.extra_networks(text)[1]:
+        return
+    f = new("sd-1.5", reg, height=512, width=512, seed=5, prompt=text)
+    if syntax != "plain":
+        f.extensions = [Extension.of("prompts", {"syntax": syntax, "emphasis": 0, "pad_conds": 0}, reg)]
+    gen = to_imported(f, reg)
+    back = convert(a1111.read_text(a1111.format_a1111(gen)), reg).file
+    assert (back.extension_fields("prompts") or {})["syntax"] == "a1111"
+    if syntax == "a1111":
+        assert back.prompt == text
+    elif text.strip() and not gen.lost:  # no warning: A1111 reads the exported prompt as the literal text
+        assert prompts.fragments("a1111", back.prompt) == [(text, 1.0)]
+        assert prompts.schedule("a1111", back.prompt, 20) == [(20, back.prompt)]
+        assert prompts.subprompts("a1111", back.prompt) == [(back.prompt, 1.0)]

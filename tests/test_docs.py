@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -367,3 +368,103 @@ def test_browser_screenshots(site, tmp_path):
                         "--page", "registry/schedulers.html", "--page", "api/aigif.codec.html"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ----------------------------------------------------------------------------- the inspector in a browser
+
+INSPECTED = ["parse/all-sections.aigif", "parse/text-coder-prompt.aigif", "parse/text-coder-prompt-unicode.aigif"]
+INSPECTED_REJECT = ["reject/body-length-0.aigif"]
+
+
+def _program(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    assert found, f"{name} (the reference package's command) is not installed"
+    return found
+
+
+def _json_leaves(value, path: str = "") -> list[tuple[str, object]]:
+    """The inspector's table rows as (path, value): {"a": {"b": [1]}} -> [("a.b[0]", 1)]; {} and [] are leaves."""
+    if isinstance(value, dict) and value:
+        return [x for k, v in value.items() for x in _json_leaves(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list) and value:
+        return [x for i, v in enumerate(value) for x in _json_leaves(v, f"{path}[{i}]")]
+    return [(path, value)]
+
+
+def _inspect(site: Path, rel: str) -> str:
+    """The inspector page's DOM after it loaded vectors/REL (inspector.html?file=...) in headless Chromium."""
+    from tools import screenshot_site
+
+    chromium = screenshot_site.find_chromium()
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium); the inspector check needs a browser")
+    served = site / "_inspected"
+    (served / rel).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "vectors" / rel, served / rel)
+    server, base, failures, _ = screenshot_site.serve(site)
+    try:
+        with tempfile.TemporaryDirectory(prefix="aigif-chromium-") as profile:
+            r = screenshot_site.run_chromium(chromium, ["--dump-dom", "--virtual-time-budget=15000"],
+                                             f"{base}inspector.html?file=_inspected/{rel}", Path(profile))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not failures, f"requests failed: {failures}"
+    errors = screenshot_site.chromium_errors(r.stderr, base)
+    assert not errors, errors
+    assert 'data-aigif-done="true"' in r.stdout, f"the inspector did not finish with {rel}:\n{r.stdout[-3000:]}"
+    return r.stdout
+
+
+def test_inspector_assets_in_site(site):
+    """The hook put js/src (without node.js), the generated registry module and the prompt model into the site."""
+    lib = site / "assets" / "inspector" / "aigif"
+    got = sorted(p.relative_to(lib).as_posix() for p in lib.rglob("*.js"))
+    want = sorted(p.relative_to(ROOT / "js" / "src").as_posix() for p in (ROOT / "js" / "src").rglob("*.js")
+                  if p.name != "node.js") + ["registry_data.js"]
+    assert got == sorted(set(want)), got
+    assert (site / "assets" / "inspector" / "prompt_model.bin").read_bytes() == (ROOT / "registry" / "prompt_model.bin").read_bytes()
+    assert "export default {" in (lib / "registry_data.js").read_text(encoding="utf-8")
+    assert not (ROOT / "docs" / "assets" / "inspector" / "aigif").exists(), "docs/ keeps a copy of js/src"
+
+
+@pytest.mark.parametrize("rel", INSPECTED)
+def test_inspector_shows_what_aigif_info_prints(site, rel):
+    """A valid file in the page: its JSON block is `aigif info`'s text, its table has every field with its value."""
+    dom = _inspect(site, rel)
+    info = subprocess.run([_program("aigif"), "info", str(ROOT / "vectors" / rel)], capture_output=True, text=True, check=True).stdout
+    assert 'data-valid="true"' in dom, dom[-3000:]
+    m = re.search(r'<code id="aigif-json">(.*?)</code>', dom, re.S)
+    assert m, "no JSON block on the page"
+    assert unescape(m.group(1)) == info.rstrip("\n")
+    table = re.search(r'<table id="aigif-fields">.*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert table, "no field table on the page"
+    body = table.group(1)
+    rows = [(unescape(k), unescape(v)) for k, v in re.findall(r"<tr><td><code>(.*?)</code></td><td>(.*?)</td></tr>", body, re.S)]
+    want = _json_leaves(json.loads(info))
+    assert [k for k, _ in rows] == [k for k, _ in want]
+    for (path, text), (_, value) in zip(rows, want):
+        full = json.dumps(value, ensure_ascii=False)
+        cut = re.fullmatch(r"(.{240})… \((\d+) characters\)", text, re.S)
+        if cut:  # a long value: its first 240 characters and its length
+            assert full.startswith(cut.group(1)) and int(cut.group(2)) == len(full), path
+        else:
+            shown = json.loads(text)
+            assert shown == value and type(shown) is type(value), f"{path}: the page shows {text}, aigif info {full}"
+    if "prompt" in rel:
+        assert any(k == "text_coder" and v == '"prompt"' for k, v in rows)
+
+
+@pytest.mark.parametrize("rel", INSPECTED_REJECT)
+def test_inspector_shows_the_error_and_its_offset(site, rel):
+    dom = _inspect(site, rel)
+    r = subprocess.run([_program("aigif-validate"), "--json", str(ROOT / "vectors" / rel)], capture_output=True, text=True)
+    err = json.loads(r.stdout)["error"]
+    m = re.search(r'<p class="aigif-invalid" id="aigif-verdict" data-valid="false" data-code="([^"]*)" data-offset="([^"]*)">(.*?)</p>', dom, re.S)
+    assert m, dom[-3000:]
+    assert (m.group(1), int(m.group(2))) == (err["code"], err["offset"])
+    text = unescape(re.sub(r"<[^>]+>", "", m.group(3)))
+    assert f"{err['code']} at byte {err['offset']}" in text, text
+    assert "<mark>" in dom, "the byte at the error is not marked in the hex dump"

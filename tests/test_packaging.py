@@ -32,7 +32,8 @@ def test_wheel_carries_registry_and_models(wheel):
             assert f"aigif/_models/{name}/model_index.json" in names
             for w in m.get("weights", []):
                 assert f"aigif/_models/{name}/{w['file']}" in names, w["file"]
-    assert "aigif/text/prompt_model.bin" in names
+    assert "aigif/_registry/prompt_model.bin" in names
+    assert "aigif/text/prompt_model.bin" not in names  # one home: beside the registry
 
 
 def test_installed_wheel_finds_its_own_data(wheel, tmp_path):

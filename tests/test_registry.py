@@ -109,5 +109,6 @@ def test_prompt_coder_model_is_the_registered_one():
 
     from aigif.text import prompt
     entry = load().table("text_coders").by_key["prompt"]
-    data = (Path(prompt.__file__).parent / "prompt_model.bin").read_bytes()
+    data = (ROOT / "prompt_model.bin").read_bytes()  # spec data beside the registry (SPEC.md Appendix E)
+    assert Path(prompt.MODEL_PATH).resolve() == (ROOT / "prompt_model.bin").resolve()
     assert entry["model_sha256"] == hashlib.sha256(data).hexdigest()

@@ -42,17 +42,9 @@ MODELS = _load("models")["entries"]
 FAMILIES = {f["key"]: f for f in _load("families")["entries"]}
 DEVICES = _load("devices")["entries"]
 EXTENSIONS = {e["tag"]: e for e in _load("extensions")["entries"]}
-TABLE_KEYS = {
+TABLE_KEYS = {  # §8: every table of the registry index
     name: [e["key"] for e in _load(name)["entries"]]
-    for name in (
-        "gpus",
-        "cuda_versions",
-        "dtypes",
-        "noise_sources",
-        "schedulers",
-        "pixel_codecs",
-        "model_compressors",
-    )
+    for name in _load("registry")["tables"] if name not in ("families", "extensions")
 }
 
 
@@ -406,15 +398,15 @@ def extensions_strategy(draw):
     exts = []
     for tag, entry in EXTENSIONS.items():
         if draw(st.booleans()):
+            fields = draw(fields_strategy(entry["fields"]))
+            for fd in entry["fields"]:  # §6.2.3: a gated field keeps its default unless its gate holds
+                w = fd.get("when")
+                if w and fields[w["field"]] not in w["in"]:
+                    fields[fd["name"]] = fd["default"]
+            if entry.get("not_all_default") and all(fields[fd["name"]] == fd["default"] for fd in entry["fields"]):
+                continue  # such a file has no such extension
             tags.add(tag)
-            exts.append(
-                {
-                    "tag": tag,
-                    "critical": entry["critical"],
-                    "key": entry["key"],
-                    "fields": draw(fields_strategy(entry["fields"])),
-                }
-            )
+            exts.append({"tag": tag, "critical": entry["critical"], "key": entry["key"], "fields": fields})
     unknown = draw(
         st.lists(
             st.one_of(st.integers(0, 200), st.integers(0, 2**63)).map(lambda t: t & ~1),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the static model ``reference/aigif/text/prompt_model.bin``.
+"""Build the static model ``registry/prompt_model.bin`` (spec data beside the registry, SPEC.md Appendix E).
 
 NOTICE -- training sources and their licences
 =============================================
@@ -75,7 +75,7 @@ from tools import make_sd_prompt_corpus as sdgen
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 
-OUT_MODEL = os.path.join(ROOT, "reference", "aigif", "text", "prompt_model.bin")
+OUT_MODEL = os.path.join(ROOT, "registry", "prompt_model.bin")
 
 WHEEL = "open_clip_torch-3.3.0-py3-none-any.whl"
 WHEEL_SHA256 = "c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce"
@@ -761,10 +761,13 @@ def main() -> None:
     if not a.no_write:
         with open(OUT_MODEL, "wb") as f:
             f.write(blob)
-        src_path = os.path.join(ROOT, "reference", "aigif", "text", "prompt.py")
-        src = open(src_path, encoding="utf-8").read()
-        src = re.sub(r'MODEL_SHA256 = "[^"]*"', f'MODEL_SHA256 = "{digest}"', src, count=1)
-        with open(src_path, "w", encoding="utf-8") as f:
+        # the registry's text_coders entry pins the model by SHA-256 (the decoder checks it before use)
+        reg_path = os.path.join(ROOT, "registry", "text_coders.json")
+        src = open(reg_path, encoding="utf-8").read()
+        src, n = re.subn(r'"model_sha256": "[0-9a-f]*"', f'"model_sha256": "{digest}"', src, count=1)
+        if n != 1:
+            raise SystemExit(f"{reg_path}: no model_sha256 to update")
+        with open(reg_path, "w", encoding="utf-8") as f:
             f.write(src)
 
 

@@ -275,13 +275,31 @@ def decode_extension_body(reg: Registry, tag: int, data: bytes, start: int = 0, 
         raise stream.error("E_NONZERO_PADDING", "padding bits of an extension body are not zero", pad_at)
     if stream.bytes_used() != end - start:
         raise AigifError("E_OVERRUN", f"{end - start - stream.bytes_used()} unused bytes at the end of an extension body", offset=start)
-    return plain(fields)
+    out = plain(fields)
+    check_extension_rules(reg, tag, out, start)
+    return out
+
+
+def check_extension_rules(reg: Registry, tag: int, fields: dict, offset: int | None = None) -> None:
+    """The registry's value rules of an extension (SPEC.md §6.2.3): a field with
+    ``when`` keeps its default unless the named field has one of the listed
+    values (E_RANGE); an extension marked ``not_all_default`` is absent rather
+    than all defaults, so that a file has one encoding (E_NONCANONICAL)."""
+    entry = reg.extensions.by_id[tag]
+    for fd in entry["fields"]:
+        cond = fd.get("when")
+        if cond and fields[cond["field"]] not in cond["in"] and fields[fd["name"]] != fd["default"]:
+            raise AigifError("E_RANGE", f"extension {entry['key']}: {fd['name']} must be {fd['default']!r} "
+                             f"unless {cond['field']} is one of {cond['in']}", offset=offset)
+    if entry.get("not_all_default") and all(fields[fd["name"]] == fd["default"] for fd in entry["fields"]):
+        raise AigifError("E_NONCANONICAL", f"extension {entry['key']} with every field at its default: omit it", offset=offset)
 
 
 def encode_extension_body(reg: Registry, tag: int, fields: dict) -> bytes:
     expected = [f["name"] for f in reg.extensions.by_id[tag]["fields"]]
     if sorted(fields) != sorted(expected):
         raise AigifError("E_FIELDS", f"extension {tag}: fields must be exactly {expected}")
+    check_extension_rules(reg, tag, fields)
     w = wire.BitWriter()
     _extension_struct(reg, tag).build_stream(fields, w)
     return w.getvalue()

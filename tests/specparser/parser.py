@@ -56,18 +56,8 @@ class Registry:
 
         self.tables: dict[str, dict[int, dict]] = {}
         self.coded_as: dict[str, str] = {}
-        for name in (
-            "text_coders",
-            "pixel_codecs",
-            "model_compressors",
-            "devices",
-            "gpus",
-            "cuda_versions",
-            "dtypes",
-            "noise_sources",
-            "models",
-            "schedulers",
-        ):
+        # §8: the index names the tables; families and extensions have their own shapes
+        for name in (t for t in load("registry")["tables"] if t not in ("families", "extensions")):
             doc = load(name)
             self.tables[name] = {e["id"]: e for e in doc["entries"]}
             self.coded_as[name] = doc.get("coded_as", "exp-code")
@@ -649,10 +639,9 @@ def canonical_deflate(t: bytes) -> bytes:
 # Prompt coder (§7.4, Appendix E)
 # ---------------------------------------------------------------------------
 
-# Appendix E names the model file by a path inside the reference
-# implementation; it is loaded here as opaque data and checked against the
-# registry's model_sha256 (notes P0).
-PROMPT_MODEL_PATH = ROOT / "reference" / "aigif" / "text" / "prompt_model.bin"
+# Appendix E's model file is spec data beside the registry; it is loaded here
+# as opaque data and checked against the registry's model_sha256 (notes P0).
+PROMPT_MODEL_PATH = REGISTRY_DIR / "prompt_model.bin"
 PROMPT_PIECE_RE = None  # compiled lazily
 
 
@@ -1345,6 +1334,13 @@ def parse(data: bytes, reg: Registry | None = None) -> dict:
             er.padding()
             if er.bits_left():
                 raise SpecError("E_OVERRUN", f"extension {tag}: {er.bits_left() // 8} bytes left")
+            # §6.2.3: the registry's value rules, `when` first, then `not_all_default`
+            for fd in known["fields"]:
+                w = fd.get("when")
+                if w and ef[w["field"]] not in w["in"] and ef[fd["name"]] != fd["default"]:
+                    raise SpecError("E_RANGE", f"extension {tag}: {fd['name']} only with {w['field']} in {w['in']}")
+            if known.get("not_all_default") and all(ef[fd["name"]] == fd["default"] for fd in known["fields"]):
+                raise SpecError("E_NONCANONICAL", f"extension {tag} with every field at its default")
             extensions.append({"tag": tag, "critical": critical, "key": known["key"], "fields": ef})
 
     pixels = None

@@ -8,6 +8,8 @@ adds the pages that are generated from data, each by its own module beside it:
 - cli.md                 <- the argparse parsers of aigif  (cli_pages)
 - api/*.md               <- the stubs for mkdocstrings     (api_pages)
 - the home page's parts  <- aigif.codec, vectors/          (home_page)
+- assets/inspector/aigif/, assets/inspector/prompt_model.bin <- js/src, registry/ (inspector_assets,
+  after the build)
 
 and the Markdown extension that points links to repository files at their pages (repo_links).
 mkdocs puts this file's folder on sys.path while it loads the hook, so the modules beside it import
@@ -20,13 +22,14 @@ from pathlib import Path
 import api_pages
 import cli_pages
 import home_page
+import inspector_assets
 import registry_pages
 import repo_links
 from markdown.extensions.toc import slugify
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
-WATCH = ("SPEC.md", "registry", "reference/aigif", "conformance", "benchmarks", "vectors/regen", "tools/docs")
+WATCH = ("SPEC.md", "registry", "reference/aigif", "conformance", "benchmarks", "vectors/regen", "tools/docs", "js/src", "js/tools")
 _links = repo_links.RepoLinks()
 _home: dict[str, str] = {}
 
@@ -81,6 +84,11 @@ def on_page_markdown(markdown: str, page, config, files):
         for name, md in _home.items():
             markdown = markdown.replace(f"<!-- aigif:{name} -->", md)
     return markdown
+
+
+def on_post_build(config):
+    """The inspector page's modules and model (not kept in docs/), written into the built site."""
+    inspector_assets.build(config.site_dir)
 
 
 def on_serve(server, config, builder):

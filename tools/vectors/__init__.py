@@ -33,7 +33,7 @@ from .reject_cases import build_reject
 __all__ = ["BuildError", "build", "collect", "compare_dirs"]
 
 
-def collect(committed: Path | None = None, render: bool = False) -> Vectors:
+def collect(committed: Path | None = None, render: bool | str = False) -> Vectors:
     """Every vector, built and checked (regen images carried over from
     ``committed``, default vectors/, unless ``render``)."""
     vs = Vectors()
@@ -47,6 +47,6 @@ def collect(committed: Path | None = None, render: bool = False) -> Vectors:
     return vs
 
 
-def build(out: Path, render: bool = False, committed: Path | None = None) -> dict:
+def build(out: Path, render: bool | str = False, committed: Path | None = None) -> dict:
     """Build every vector into ``out`` and return the manifest."""
     return write(out, collect(committed, render).vectors)

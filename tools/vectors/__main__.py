@@ -4,6 +4,7 @@
     python -m tools.vectors --out DIR            # somewhere else
     python -m tools.vectors --check              # rebuild into a temporary directory, compare with vectors/
     python -m tools.vectors --render             # also render the regen vectors' expected images
+    python -m tools.vectors --render-new         # render only regen vectors that have no expected image yet
     python -m tools.vectors --tolerances-from [RESULTS.json ...]
                                                  # regen measurements -> conformance/tolerances/regen-tolerances.json
     python -m tools.vectors --measure-cuda       # on a GPU: conformance/tolerances/noise-torch-cuda.json
@@ -25,6 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "vectors", help="output directory (default vectors/)")
     ap.add_argument("--check", action="store_true", help="build into a temporary directory and compare with --out")
     ap.add_argument("--render", action="store_true", help="render the regen vectors' expected images (needs aigif.regen and the models)")
+    ap.add_argument("--render-new", action="store_true", help="render only the expected images that vectors/ lacks (new regen vectors)")
     ap.add_argument("--measure-cuda", action="store_true", help=f"measure the torch-cuda noise values on this GPU into {CUDA_NOISE_FILE.relative_to(ROOT)}")
     ap.add_argument("--tolerances-from", nargs="*", type=Path, metavar="RESULTS.json",
                     help="merge regen measurements (python -m tools.measure_regen, or aigif-conformance run --measure --results) into "
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
             print(f"differs: {d}")
         print("vectors are up to date" if not diffs else f"{len(diffs)} files differ: run python -m tools.vectors")
         return 1 if diffs else 0
-    m = build(args.out, args.render)
+    m = build(args.out, True if args.render else ("new" if args.render_new else False))
     counts = ", ".join(f"{c} {m['classes'][c]['count']}" for c in CLASSES)
     print(f"{args.out}: {len(m['vectors'])} vectors ({counts})")
     return 0

@@ -126,9 +126,21 @@ def strings_of(f: AigifFile) -> list[str]:
 
 
 def extension_body(tag: int, fields: dict) -> bytes:
-    """A registered extension's body (SPEC.md §6.2): its inline ``str``
-    fields in registry order, padded to a byte."""
-    return pack("".join(bytes_bits(fields[x["name"]].encode("utf-8")) for x in REG.extensions.by_id[tag]["fields"]))
+    """A registered extension's body (SPEC.md §6.2): its fields in registry
+    order — inline ``str`` (§3.8), ``uint`` as ue(value − min) (§3.5), ``ref``
+    as the table's ID coding (§3.9) — padded to a byte."""
+    bits = []
+    for x in REG.extensions.by_id[tag]["fields"]:
+        v = fields[x["name"]]
+        if x["type"] == "str":
+            bits.append(bytes_bits(v.encode("utf-8")))
+        elif x["type"] == "uint":
+            bits.append(ue(v - x["min"]))
+        elif x["type"] == "ref":
+            bits.append(ref_bits(x["table"], REG.table(x["table"]).by_key[v]["id"]))
+        else:
+            raise BuildError(f"extension {tag}: no bit builder for field {x['name']} ({x['type']})")
+    return pack("".join(bits))
 
 
 def extension_records(*records: tuple[int, bytes], count: bytes | None = None) -> bytes:

@@ -68,6 +68,27 @@ UNKNOWN_IGNORABLE = [
 ]
 
 
+def non_default(e: dict) -> dict:
+    """Values for every field of a registered extension, none at its default:
+    strings get text, numbers their maximum, refs the last entry of their
+    table, except a ref that another field's ``when`` rule names, which gets
+    the first value that rule allows (so the other field may leave its default)."""
+    vals: dict = {}
+    gates = {x["when"]["field"]: x["when"]["in"][0] for x in e["fields"] if x.get("when")}
+    for x in e["fields"]:
+        if x["name"] in gates:
+            vals[x["name"]] = gates[x["name"]]
+        elif x["type"] == "str":
+            vals[x["name"]] = SOFTWARE.get(x["name"], f"{x['name']} value")
+        elif x["type"] == "uint":
+            vals[x["name"]] = x["max"]
+        elif x["type"] == "ref":
+            vals[x["name"]] = table(x["table"]).entries[-1]["key"]
+        else:
+            raise BuildError(f"extension {e['key']}: no sample value for a {x['type']} field")
+    return vals
+
+
 def build_parse(vs: Vectors) -> None:
     def P(name, f, description, spec):  # spec: the SPEC.md sections the vector exercises, named in its description
         return add_parse(vs, name, f, f"{description} ({', '.join(spec)})")
@@ -186,12 +207,18 @@ def build_parse(vs: Vectors) -> None:
         P(f"digest-{n}", new(digest=hashlib.sha256(b"pixels").hexdigest()[:2 * n]), f"verification digest of {n} bytes", ["§6.1"])
 
     # ---- extensions
-    for e in REG.extensions.entries:  # every registered extension, every field non-empty
-        vals = {x["name"]: SOFTWARE.get(x["name"], f"{x['name']} value") for x in e["fields"] if x["type"] == "str"}
-        P(f"extension-{e['key']}", with_ext(new(), [ext(e["tag"], **vals)]),
+    for e in REG.extensions.entries:  # every registered extension, every field away from its default
+        P(f"extension-{e['key']}", with_ext(new(), [ext(e["tag"], **non_default(e))]),
           f"registered extension {e['key']} (tag {e['tag']}, {'critical' if e['critical'] else 'ignorable'})", ["§6.2.3"])
-        P(f"extension-{e['key']}-defaults", with_ext(new(), [ext(e["tag"])]),
-          f"registered extension {e['key']} with every field at its default", ["§6.2"])
+        if not e.get("not_all_default"):
+            P(f"extension-{e['key']}-defaults", with_ext(new(), [ext(e["tag"])]),
+              f"registered extension {e['key']} with every field at its default", ["§6.2"])
+    for s_ in table("prompt_syntaxes").entries:  # every prompt syntax, and each a1111 setting at its maximum
+        if s_["key"] != "plain":
+            P(f"prompts-{s_['key']}", with_ext(new(), [ext(1, syntax=s_["key"])]),
+              f"prompts extension: syntax {s_['key']} (ID {s_['id']})", ["§6.2.3", "§12.9"])
+    P("prompts-a1111-all-set", with_ext(new(), [ext(1, syntax="a1111", emphasis=3, pad_conds=2)]),
+      "prompts extension: a1111, emphasis None (3), pad_conds v0 (2): each field at its maximum", ["§6.2.3", "§12.9"])
     P("extension-source-a1111-settings", with_ext(new(), [ext(4, tool="automatic1111", settings='{"ENSD": 31337}')]),
       "extension source with JSON settings", ["§6.2.3"])
     P("extension-software-unicode", with_ext(new(), [ext(2, **{**SOFTWARE, "writer": "ツール 🐍 1.0"})]),
@@ -201,7 +228,7 @@ def build_parse(vs: Vectors) -> None:
           f"unknown ignorable extension, {what}: skipped, kept as raw bytes", ["§6.2", "§6.2.2"])
     P("extensions-known-and-unknown", with_ext(new(), [Extension(0, b"a"), ext(2, **SOFTWARE), ext(4, tool="x"), Extension(200, b"b")]),
       "registered and unknown ignorable extensions interleaved in tag order", ["§6.2"])
-    exts = [ext(e["tag"]) for e in REG.extensions.entries]
+    exts = [ext(e["tag"], **(non_default(e) if e.get("not_all_default") else {})) for e in REG.extensions.entries]
     free = [t for t in range(0, 200, 2) if t not in REG.extensions.by_id][:32 - len(exts)]
     exts = sorted(exts + [Extension(t, bytes([t])) for t in free], key=lambda e: e.tag)
     P("extensions-32", with_ext(new(), exts), "32 extensions: the limit", ["§6.2", "§11"])

@@ -15,6 +15,7 @@ import zlib
 
 from aigif import codec, text
 from aigif.conformance.bitwriter import (
+    DeflateWriter,
     bits_to_bytes,
     bytes_bits,
     coded_as,
@@ -37,8 +38,9 @@ from aigif.conformance.png import png_from_raw
 from aigif.file import Extension
 from aigif.png import SIGNATURE, chunk
 
-from .common import REG, TEXT_LIMIT, BuildError, Vectors, dumps, ident, next_id
-from .deflate import canonical_deflate, emit, greedy_parse, one_block, stored_deflate
+from . import prompt_streams as ps
+from .common import REG, TEXT_LIMIT, BuildError, Vectors, dumps, ident, next_id, table
+from .deflate import canonical_deflate, dynamic_block, emit, greedy_parse, one_block, stored_deflate
 from .files import Raw, cut_core, extension_body, extension_records, raw_of
 from .fixtures import PAPER, all_sections, ext, new, paper, png_rgb, tiny_safetensors, with_ext, with_model, with_pixels
 
@@ -281,7 +283,7 @@ def core_rows(base: Raw) -> list:
 
 # ---------------------------------------------------------------- the sections (§6)
 # (tag, what) of unknown critical extensions
-UNKNOWN_CRITICAL = [(1, "tag 1"), (3, "tag 3 (unregistered, odd)"), (65, "private tag 65"), (101, "tag 101"),
+UNKNOWN_CRITICAL = [(3, "tag 3 (unregistered, odd)"), (9, "tag 9"), (65, "private tag 65"), (101, "tag 101"),
                     (129, "tag 129 (2-byte uvarint)"), (2**64 - 1, "tag 2^64-1")]
 
 
@@ -319,6 +321,26 @@ def extension_rows() -> list:
         ("extension-length-overlong", E(uv(1) + uv(6) + b"\x81\x00" + b"a"), "E_VARINT", "extension length as an overlong uvarint", "§3.2"),
         ("extension-length-past-end", E(uv(1) + uv(6) + uv(1000) + b"a"), "E_OVERRUN", "extension body length past the end of the body", "§6, §6.2"),
     ]
+    ids = {e["key"]: e["id"] for e in table("prompt_syntaxes").entries}
+
+    def prompts_body(syntax_id: int, emphasis: int = 0, pad: int = 0) -> bytes:  # §6.2.3: ue, ue, ue, padded
+        return pack(ue(syntax_id) + ue(emphasis) + ue(pad))
+    unknown_syntax = max(ids.values()) + 1
+    rows += [
+        ("prompts-syntax-unknown", X((1, prompts_body(unknown_syntax))), "E_UNKNOWN_ID",
+         f"prompts extension naming prompt syntax {unknown_syntax}, which the table lacks", "§3.9, §6.2.3"),
+        ("prompts-emphasis-4", X((1, prompts_body(ids["a1111"], 4))), "E_RANGE", "prompts emphasis 4 (0..3)", "§3.5, §6.2.3"),
+        ("prompts-pad-conds-3", X((1, prompts_body(ids["a1111"], 0, 3))), "E_RANGE", "prompts pad_conds 3 (0..2)", "§3.5, §6.2.3"),
+        ("prompts-emphasis-with-comfyui", X((1, prompts_body(ids["comfyui"], 1))), "E_RANGE",
+         "prompts emphasis 1 with syntax comfyui: emphasis applies to a1111 only", "§6.2.3"),
+        ("prompts-pad-conds-with-plain", X((1, prompts_body(ids["plain"], 0, 1))), "E_RANGE",
+         "prompts pad_conds 1 with syntax plain: pad_conds applies to a1111 only", "§6.2.3"),
+        ("prompts-all-defaults", X((1, prompts_body(ids["plain"]))), "E_NONCANONICAL",
+         "prompts extension saying plain with every default: the file without it means the same", "§6.2.3"),
+        ("partial-missing-empty", X((5, extension_body(5, {"missing": ""}))), "E_NONCANONICAL",
+         "a partial extension whose list of missing settings is empty: a complete recipe has no partial extension", "§6.2.3, §12.10"),
+        ("prompts-leftover-byte", X((1, prompts_body(ids["a1111"]) + b"\x00")), "E_OVERRUN", "prompts body one byte longer than its fields", "§6.2"),
+    ]
     sw_body = extension_body(2, ext(2, torch="2.13.0", diffusers="0.42.1", writer="w").fields)
     n_sw = len(REG.extensions.by_id[2]["fields"])  # every string empty: one bit each
     if n_sw % 8 == 0:
@@ -331,6 +353,9 @@ def extension_rows() -> list:
          "software extension (every string empty) with a padding bit set", "§3.10, §6.2"),
         ("extension-software-invalid-utf8", X((2, pack(ue(1) + "11111111" + "1" * (n_sw - 1)))), "E_UTF8",
          "software extension: torch = 0xFF", "§3.8"),
+        ("extension-software-str-length-65537", X((2, pack(ue(TEXT_LIMIT + 1)))), "E_RANGE",
+         "software extension: torch declared 65,537 bytes long (the inline str limit is 65,536) in a body that ends there: "
+         "the length is checked before the bytes run out", "§3.8, §9, §11"),
     ]
     return rows
 
@@ -479,6 +504,123 @@ def deflate_rows() -> list:
         ("deflate-utf8-invalid", D(canonical_deflate(uv(5) + b"cat \xff" + uv(0))), "E_UTF8", "invalid UTF-8 inside the deflated text", "§7.1"),
         ("deflate-string-past-end", D(canonical_deflate(uv(5) + b"cat" + uv(0))), "E_OVERRUN", "a framing error inside the deflated text", "§7.3"),
         ("deflate-extra-string", D(canonical_deflate(framed + uv(1) + b"x")), "E_OVERRUN", "three strings where two are needed", "§7.3"),
+    ] + deflate_validity_rows(D, framed)
+
+
+def deflate_validity_rows(D, framed: bytes) -> list:
+    """SPEC.md §7.3's validity rules where RFC 1951 leaves room (zlib's inflate): streams zlib accepts are
+    E_NONCANONICAL (they decode, and are not the canonical deflater's output), those it refuses E_TEXT_CORRUPT."""
+    lit_syms = sorted(set(framed) | {256})
+    if len(lit_syms) > 32:
+        raise BuildError("the paper's framed text has more than 31 distinct bytes")
+    filler = [b for b in range(256) if b not in lit_syms][:32 - len(lit_syms)]
+
+    def lit_lengths(n=257, length_code=False):
+        """A complete lit/len code of 32 codes of length 5: the framed text's bytes, end of block, unused literals
+        (the last one replaced by length symbol 257 with ``length_code``)."""
+        out = [0] * n
+        for x in lit_syms + (filler[:-1] + [257] if length_code else filler):
+            out[x] = 5
+        return out
+
+    def dyn(litlen, dist, *, cl_items=None, cl_lengths=None, body=True, match=None) -> bytes:
+        """One final dynamic block coding ``framed`` as literals (and ``match`` = (length, distance symbol, code)),
+        or only the header and end of block (``body`` False) after a fixed block holding ``framed``."""
+        w = DeflateWriter()
+        if not body:
+            w.block(False, 1)
+            for x in framed:
+                w.literal(x)
+            w.eob()
+        ll, _ = dynamic_block(w, True, litlen, dist, cl_items=cl_items, cl_lengths=cl_lengths)
+        if body:
+            for x in framed:
+                w.huff(*ll[x])
+        if match is not None:
+            w.huff(*ll[257])       # length 3
+            w.huff(*match)         # a distance code given as (code, length)
+        if 256 in ll:
+            w.huff(*ll[256])
+        w.pad_to_byte()
+        return w.getvalue()
+
+    def fixed(*parts) -> bytes:
+        """One final fixed block: the framed text's literals, then ``parts`` as (writer method, args)."""
+        w = DeflateWriter()
+        w.block(True, 1)
+        for x in framed:
+            w.literal(x)
+        for name, *args in parts:
+            getattr(w, name)(*args)
+        w.eob()
+        w.pad_to_byte()
+        return w.getvalue()
+    only_eob = [0] * 256 + [1]
+    zeros_to_eob = [(18, 127, 7), (18, 256 - 138 - 11, 7)]   # 138 + 118 zero lengths: symbols 0..255
+    long_text = frame(["a" * 300, ""])
+    w = DeflateWriter()
+    w.block(True, 1)
+    for x in long_text[:3]:                                 # the length uvarint (2 bytes) and one "a"
+        w.literal(x)
+    w.sym(284)
+    w.bits(31, 5)                                           # length code 284 + 31: 258
+    w.huff(0, 5)                                            # distance 1
+    for x in long_text[3 + 258:]:
+        w.literal(x)
+    w.eob()
+    w.pad_to_byte()
+    len284 = raw_of(paper(prompt="a" * 300, negative_prompt="")).copy(text=w.getvalue())
+    accepted = "zlib accepts it, so it decodes and is non-canonical"
+    refused = "zlib refuses it"
+    return [
+        ("deflate-dynamic-block", D(dyn(lit_lengths(), [1, 1])), "E_NONCANONICAL",
+         "the framed text in one dynamic-Huffman block with complete codes: " + accepted, "§7.3"),
+        ("deflate-dynamic-hlit-286", D(dyn(lit_lengths(286), [1, 1])), "E_NONCANONICAL", "HLIT = 286 lit/len code lengths (the most): " + accepted, "§7.3"),
+        ("deflate-dynamic-hlit-287", D(dyn(lit_lengths(287), [1, 1])), "E_TEXT_CORRUPT", "HLIT = 287 (the 5-bit field allows it): " + refused, "§7.3"),
+        ("deflate-dynamic-hlit-288", D(dyn(lit_lengths(288), [1, 1])), "E_TEXT_CORRUPT", "HLIT = 288: " + refused, "§7.3"),
+        ("deflate-dynamic-hdist-30", D(dyn(lit_lengths(), [4, 4] + [5] * 28)), "E_NONCANONICAL",
+         "HDIST = 30 distance code lengths (the most), a complete code: " + accepted, "§7.3"),
+        ("deflate-dynamic-hdist-31", D(dyn(lit_lengths(), [1, 1] + [0] * 29)), "E_TEXT_CORRUPT", "HDIST = 31 (the 5-bit field allows it): " + refused, "§7.3"),
+        ("deflate-dynamic-hdist-32", D(dyn(lit_lengths(), [1, 1] + [0] * 30)), "E_TEXT_CORRUPT", "HDIST = 32: " + refused, "§7.3"),
+        ("deflate-dynamic-distance-one-code-length-1", D(dyn(lit_lengths(), [1])), "E_NONCANONICAL",
+         "a distance code of one code of length 1 (incomplete; unused): " + accepted, "§7.3"),
+        ("deflate-dynamic-distance-no-codes", D(dyn(lit_lengths(), [0])), "E_NONCANONICAL",
+         "a distance code with every length 0 (no match follows): " + accepted, "§7.3"),
+        ("deflate-dynamic-distance-one-code-length-2", D(dyn(lit_lengths(), [2])), "E_TEXT_CORRUPT",
+         "a distance code of one code of length 2 (incomplete): " + refused, "§7.3"),
+        ("deflate-dynamic-distance-unused-pattern", D(dyn(lit_lengths(258, length_code=True), [1], match=(1, 1))), "E_TEXT_CORRUPT",
+         "a distance code of one code of length 1 (\"0\"), and a match whose distance is coded \"1\", which has no symbol", "§7.3"),
+        ("deflate-dynamic-litlen-only-eob-length-1", D(dyn(only_eob, [0], body=False)), "E_NONCANONICAL",
+         "a fixed block with the framed text, then a dynamic block whose lit/len code is end of block alone, length 1: " + accepted, "§7.3"),
+        ("deflate-dynamic-litlen-only-eob-length-2", D(dyn([0] * 256 + [2], [0], body=False)), "E_TEXT_CORRUPT",
+         "as deflate-dynamic-litlen-only-eob-length-1 with length 2 (incomplete): " + refused, "§7.3"),
+        ("deflate-dynamic-litlen-incomplete", D(dyn([5 if x in lit_syms else 0 for x in range(257)], [1, 1])), "E_TEXT_CORRUPT",
+         f"a lit/len code of {len(lit_syms)} codes of length 5 (incomplete): " + refused, "§7.3"),
+        ("deflate-dynamic-litlen-oversubscribed", D(dyn([5 if x in lit_syms or x < 40 else 0 for x in range(257)], [1, 1])), "E_TEXT_CORRUPT",
+         "a lit/len code of more than 32 codes of length 5 (over-subscribed): " + refused, "§7.3"),
+        ("deflate-dynamic-no-end-of-block-code", D(dyn([5 if x in filler + lit_syms[:-1] else 0 for x in range(256)] + [0, 5], [1, 1])),
+         "E_TEXT_CORRUPT", "a complete lit/len code in which the end-of-block symbol 256 has length 0: " + refused, "§7.3"),
+        ("deflate-dynamic-code-length-code-incomplete", D(dyn(only_eob, [0], body=False, cl_lengths=[1, 2] + [0] * 17,
+                                                              cl_items=[(0, 0, 0)] * 256 + [(1, 0, 0), (0, 0, 0)])), "E_TEXT_CORRUPT",
+         "a code-length code of two codes, lengths 1 and 2 (incomplete): " + refused, "§7.3"),
+        ("deflate-dynamic-repeat-across-codes", D(dyn(only_eob + [0, 0], [0, 0], body=False,
+                                                      cl_items=zeros_to_eob + [(1, 0, 0), (17, 1, 3)])), "E_NONCANONICAL",
+         "code lengths whose last repeat (4 zeros) runs from the lit/len lengths into the distance lengths: " + accepted, "§7.3"),
+        ("deflate-dynamic-repeat-first", D(dyn(only_eob, [0], body=False, cl_items=[(16, 0, 2)] + [(0, 0, 0)] * 253 + [(1, 0, 0), (0, 0, 0)])),
+         "E_TEXT_CORRUPT", "code lengths starting with code 16 (repeat the previous length): there is none", "§7.3"),
+        ("deflate-dynamic-repeat-past-end", D(dyn(only_eob, [0], body=False, cl_items=[(18, 127, 7)] * 2 + [(1, 0, 0)])), "E_TEXT_CORRUPT",
+         "code lengths whose repeats (2 x 138 zeros) run past HLIT + HDIST = 258 lengths", "§7.3"),
+        ("deflate-length-284-plus-31", len284, "E_NONCANONICAL",
+         "a match of length 258 coded as length code 284 with extra bits 31 (RFC 1951 gives 284 the lengths 227-257; "
+         "the canonical code is 285): " + accepted, "§7.3"),
+        ("deflate-fixed-litlen-286", D(fixed(("sym", 286))), "E_TEXT_CORRUPT", "fixed-code lit/len symbol 286 (no meaning)", "§7.3"),
+        ("deflate-fixed-litlen-287", D(fixed(("sym", 287))), "E_TEXT_CORRUPT", "fixed-code lit/len symbol 287 (no meaning)", "§7.3"),
+        ("deflate-fixed-distance-30", D(fixed(("sym", 257), ("huff", 30, 5))), "E_TEXT_CORRUPT", "fixed-code distance symbol 30 (no meaning)", "§7.3"),
+        ("deflate-fixed-distance-31", D(fixed(("sym", 257), ("huff", 31, 5))), "E_TEXT_CORRUPT", "fixed-code distance symbol 31 (no meaning)", "§7.3"),
+        ("deflate-stored-length-mismatch", D(b"\x01" + struct.pack("<HH", len(framed), len(framed)) + framed), "E_TEXT_CORRUPT",
+         "a stored block whose NLEN is not the one's complement of LEN", "§7.3"),
+        ("deflate-stored-nonzero-padding", D(b"\xf9" + struct.pack("<HH", len(framed), len(framed) ^ 0xFFFF) + framed), "E_NONCANONICAL",
+         "a stored block whose 5 bits between the block header and LEN are 1s (ignored): " + accepted, "§7.3"),
     ]
 
 
@@ -492,6 +634,50 @@ def prompt_rows() -> list:
          "the canonical prompt-coded block followed by a 0xFF byte", "§7.4, §9"),
         ("prompt-framed-limit-plus-1", pr.copy(text=text.encode("prompt", ["x" * (TEXT_LIMIT - 3), ""])), "E_TEXT_LIMIT",
          "prompt-coded strings whose framed text is 65,537 bytes", "§7.1, §11"),
+    ] + prompt_order_rows(pr)
+
+
+def prompt_order_rows(pr: Raw) -> list:
+    """Which error a prompt-coded block gets first (SPEC.md §7.4, Appendix E.1, E.8): streams written
+    symbol by symbol (tools/vectors/prompt_streams.py)."""
+    m = ps.model()
+    P = text.prompt
+    fill = m.symbols("x" * (TEXT_LIMIT - 3))        # framed: 3 + 65,533 = 65,536 bytes, the limit itself
+    surrogate = [P.ESC_OTHER_SP, 0xD800]
+    spelled_cat = [m.esc_word, "cat"]                # "cat" is in the word list: spelled is not canonical
+    if m.symbols("cat") == [m.esc_word, "cat"]:
+        raise BuildError("'cat' is not in the prompt model's word list")
+
+    def T(seqs) -> Raw:
+        return pr.copy(text=ps.stream(seqs))
+    return [
+        ("prompt-framed-limit-then-corrupt", T([fill, surrogate]), "E_TEXT_CORRUPT",
+         "string 0 fills the framed text to exactly 65,536 bytes, string 1 starts with an escaped surrogate: the coder's "
+         "limit counts string bytes (65,533), so decoding goes on and meets the surrogate; the framed size is checked last", "§7.4, App. E.1, E.8"),
+        ("prompt-framed-over-then-trailing-byte", pr.copy(text=ps.stream([fill, m.symbols("y")]) + b"\x01"), "E_NONCANONICAL",
+         "framed text of 65,538 bytes (string bytes 65,534) and a byte after the canonical end: the coder's own checks "
+         "come before the framed-size check", "§7.4, App. E.7"),
+        ("prompt-string-bytes-over-then-corrupt", T([m.symbols("x" * (TEXT_LIMIT + 1)), surrogate]), "E_TEXT_LIMIT",
+         "string 0 is 65,537 bytes (one spelled word), string 1 an escaped surrogate: the limit is met first", "App. E.8"),
+        ("prompt-spelled-word-over-limit-at-letter", pr.copy(text=ps.corrupt_letter_after([[]], TEXT_LIMIT + 1)), "E_TEXT_LIMIT",
+         "a first-piece spelled word of 65,537 letters whose END is a code value outside the letter table: "
+         "the limit is checked after every letter (the implied space not counted)", "App. E.8"),
+        ("prompt-spelled-word-over-limit-leading-space", pr.copy(text=ps.corrupt_letter_after([m.symbols("a")], TEXT_LIMIT - 1)),
+         "E_TEXT_LIMIT",
+         "\"a\" then a spelled word of 65,535 letters (1 + 1 + 65,535 = 65,537 bytes with its leading space) whose END is "
+         "a code value outside the letter table: a later piece's leading space counts", "App. E.8"),
+        ("prompt-first-piece-escape-surrogate", T([[P.ESC_OTHER, 0xD800], []]), "E_TEXT_CORRUPT",
+         "string 0 starts with ESC_OTHER (no implied space) whose payload is a surrogate: the payload is decoded, "
+         "and fails, before the first piece's implied space is checked", "App. E.1, E.7"),
+        ("prompt-first-piece-escape-no-space", T([[P.ESC_OTHER, 0x41], []]), "E_NONCANONICAL",
+         "string 0 starts with ESC_OTHER 'A' (no implied space)", "App. E.7"),
+        ("prompt-noncanonical-string-then-corrupt", T([spelled_cat, surrogate]), "E_NONCANONICAL",
+         "string 0 spells \"cat\", a listed word (E.7 check 4, made at string 0's EOS), string 1 an escaped surrogate", "App. E.1, E.7"),
+        ("prompt-backoff-then-listed-symbol-then-corrupt", pr.copy(text=ps.escaped_first([m.symbols("a") + surrogate, []])), "E_NONCANONICAL",
+         "string 0's first word \"a\" coded by BACKOFF from a context table that holds it, then an escaped surrogate: "
+         "E.7 check 2 is made at the symbol, before the next symbol is decoded", "App. E.1, E.7"),
+        ("prompt-corrupt-then-trailing-zero", pr.copy(text=ps.stream([surrogate, []]) + b"\x00"), "E_NONCANONICAL",
+         "an escaped surrogate in a block that ends with 0x00: E.7 check 1 comes before decoding", "App. E.1, E.7"),
     ]
 
 

@@ -5,50 +5,150 @@ from __future__ import annotations
 import argparse
 import difflib
 import functools
-import json
 import os
+import stat
 import sys
 from pathlib import Path
 
-from ..container import MAX_BODY
+from ..container import MAGIC, MAX_BODY, VERSION
 from ..errors import AigifError
+from ..fsutil import kind_of, open_regular, read_exact
+from ..safetext import json_text, printable
+from ..wire import read_uvarint
 
 MAX_FILE = 4 + 10 + MAX_BODY + 4
 
 
 def read_file(path: str, limit: int = MAX_FILE) -> bytes:
-    """Read a whole file, refusing before allocation if it is larger than any
-    valid AIGIF file can be."""
+    """The bytes of an AIGIF file, read so that no input costs more than its
+    own valid size (SPEC.md §16): only a regular file (a FIFO, device or
+    directory is E_IO, and opening never blocks); the first 14 bytes first,
+    and when they are not a valid header they are all that is read (the
+    parser reports the same error for them as for the whole file); when the
+    header's body length does not match the file's size, the §9 step 4 error
+    without reading further; else exactly header + L + 4 bytes."""
+    fd = open_regular(path)
     try:
-        size = os.stat(path).st_size
-        if size > limit:
-            raise AigifError("E_LIMIT", f"{size} bytes is larger than any AIGIF file can be")
-        with open(path, "rb") as f:
-            return f.read(limit + 1)
-    except OSError as exc:
-        raise AigifError("E_IO", f"cannot read {path}: {exc.strerror or exc}") from None
+        size = os.fstat(fd).st_size
+        head = read_exact(fd, HEADER_MAX)
+        total = _declared_total(head)
+        if total is None:
+            return head
+        if size < total:  # the messages and offsets of container.Body
+            raise AigifError("E_TRUNCATED", f"file has {size} bytes; its header says {total}", offset=size)
+        if size > total:
+            raise AigifError("E_TRAILING_DATA", f"{size - total} bytes after the end of the file", offset=total)
+        if total > limit:
+            raise AigifError("E_LIMIT", f"{total} bytes is larger than this command reads ({limit})")
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = read_exact(fd, total)  # one allocation of the file's own size
+        if len(data) != total or os.read(fd, 1):
+            raise AigifError("E_IO", f"cannot read {path}: it changed while it was read")
+        return data
+    finally:
+        os.close(fd)
+
+
+HEADER_MAX = 4 + 10  # magic, version, the longest uvarint
+
+
+def _declared_total(head: bytes) -> int | None:
+    """header + L + 4 when ``head`` starts with a valid header (SPEC.md §4),
+    else None: the parser's own error then lies within these bytes."""
+    if head[:4] != MAGIC + bytes([VERSION]):
+        return None
+    try:
+        n, pos = read_uvarint(head, 4, len(head), truncated_code="E_TRUNCATED")
+    except AigifError:
+        return None
+    return pos + n + 4 if 1 <= n <= MAX_BODY else None
 
 
 def fail(err: AigifError, path: str | None = None, as_json: bool = False) -> None:
     if as_json:
-        print(json.dumps({"file": path, "valid": False, "error": err.to_json()}), file=sys.stderr)
+        print(json_text({"file": path, "valid": False, "error": err.to_json()}), file=sys.stderr)
     else:
-        print(f"{path + ': ' if path else ''}{err}", file=sys.stderr)
+        print(printable(f"{path + ': ' if path else ''}{err}"), file=sys.stderr)
 
 
-def expand(paths: list[str], suffix: str = ".aigif") -> list[str]:
+def walk(root: str, suffixes: set[str] | frozenset[str], follow_symlinks: bool = False,
+         report_other: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files under directory ``root`` whose suffix is in ``suffixes``
+    (sorted), and what was left out with why: broken symlinks, symlinks that
+    lead out of ``root`` (followed only with ``follow_symlinks``), FIFOs and
+    devices, and (``report_other``) files of other types. Symlinked
+    directories are entered only with ``follow_symlinks``, each real
+    directory once (no cycles)."""
+    real_root = os.path.realpath(root)
+    found: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs = {real_root}
+
+    def inside(real: str) -> bool:
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+    def visit(d: str) -> None:
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((d, f"cannot list it: {exc.strerror or exc}"))
+            return
+        for e in entries:
+            try:
+                link = e.is_symlink()
+                st = os.stat(e.path)
+            except OSError:
+                if link:
+                    skipped.append((e.path, "a broken symlink"))
+                continue
+            real = os.path.realpath(e.path) if link else None
+            if stat.S_ISDIR(st.st_mode):
+                if link:
+                    assert real is not None
+                    if not follow_symlinks:
+                        skipped.append((e.path, "a symlink to a directory; not followed (--follow-symlinks)"))
+                        continue
+                    if real in seen_dirs:
+                        continue
+                    seen_dirs.add(real)
+                visit(e.path)
+                continue
+            if os.path.splitext(e.name)[1].lower() not in suffixes:
+                if report_other:
+                    skipped.append((e.path, "not a supported file type"))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append((e.path, f"{kind_of(st.st_mode)}, not a regular file"))
+            elif link and not follow_symlinks and real is not None and not inside(real):
+                skipped.append((e.path, f"a symlink out of {root}; not followed (--follow-symlinks)"))
+            else:
+                found.append(e.path)
+
+    visit(root)
+    return found, skipped
+
+
+def expand(paths: list[str], suffix: str = ".aigif", follow_symlinks: bool = False) -> list[str]:
     """The paths as given, each directory replaced by the ``*.aigif`` files
-    under it (recursively, sorted)."""
+    under it (recursively, sorted; symlinks as :func:`walk` says, each file
+    left out named on stderr)."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(str(q) for q in Path(p).rglob("*") if q.suffix.lower() == suffix and q.is_file())
+            found, skipped = walk(p, {suffix}, follow_symlinks)
+            for path, why in skipped:
+                print(printable(f"{path}: skipped ({why})"), file=sys.stderr)
             if not found:
                 raise AigifError("E_USAGE", f"{p}: a directory with no {suffix} file in it")
             out += found
         else:
             out.append(p)
     return out
+
+
+def add_walk_options(p) -> None:
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="in directories, also follow symlinks that lead out of them and symlinked directories")
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -58,9 +158,11 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def check_output(dest: str | os.PathLike, inputs: list[str], force: bool = False, suffix: str | None = None) -> None:
+def check_output(dest: str | os.PathLike, inputs: list[str], force: bool = False, suffix: str | None = None,
+                 make_parents: bool = False) -> None:
     """Refuse an output path that is one of the inputs, has the wrong
-    extension, or already exists (unless ``force``), before any work is done."""
+    extension, already exists (unless ``force``) or has no directory to go
+    in (``make_parents``: one the command will create), before any work is done."""
     for src in inputs:
         if src != "-" and same_file(dest, src):
             raise AigifError("E_USAGE", f"refusing to write {dest}: it is an input of this command (choose another -o)")
@@ -70,6 +172,13 @@ def check_output(dest: str | os.PathLike, inputs: list[str], force: bool = False
         raise AigifError("E_USAGE", f"{dest} is a directory; name a file")
     if os.path.lexists(dest) and not force:
         raise AigifError("E_USAGE", f"{dest} exists and would be overwritten; pass --force to replace it")
+    parent = os.path.dirname(os.path.abspath(dest))
+    if make_parents:
+        while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)  # the nearest part that exists must be a directory
+    if not os.path.isdir(parent):
+        what = "does not exist" if not os.path.lexists(parent) else "is not a directory"
+        raise AigifError("E_USAGE", f"cannot write {dest}: {parent} {what}")
 
 
 def add_force(p) -> None:

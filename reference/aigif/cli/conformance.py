@@ -22,7 +22,10 @@ import sys
 from .. import __version__
 from ..conformance import runner, suite
 from ..conformance.decoder import CommandDecoder
-from .common import DefaultsFormatter, guard_pipe
+from ..errors import AigifError
+from ..fsutil import atomic_write
+from ..safetext import json_text, printable
+from .common import DefaultsFormatter, check_output, guard_pipe
 
 
 def _levels(text: str | None) -> list[str]:
@@ -77,12 +80,18 @@ def _list(args) -> int:
     for v in chosen:
         e = v.expect
         want = e.get("error") or {"accept": "valid", "noise": "values", "image": "image"}.get(e.get("outcome"), e.get("outcome"))
-        print(f"{v.id:<58} {want:<30} {v.description}")
+        print(printable(f"{v.id:<58} {want:<30} {v.description}"))
     print(f"{len(chosen)} vectors")
     return 0
 
 
 def _run(args) -> int:
+    if args.results:  # a results path that cannot be written is a usage error before the run, not after it
+        try:
+            check_output(args.results, [], force=True)
+        except AigifError as err:
+            print(f"aigif-conformance: {err}", file=sys.stderr)
+            return 2
     s, chosen = _load(args)
     problems = suite.verify(chosen)
     if problems:
@@ -101,12 +110,14 @@ def _run(args) -> int:
         opts.timeouts = {k: args.timeout for k in opts.timeouts}
     decoder = CommandDecoder(args.decoder)
     report = runner.run(decoder, chosen, opts, suite=s, levels=_levels(args.level))
-    for line in report.lines(verbose=args.verbose):
+    for line in report.lines(verbose=args.verbose):  # reasons are escaped there
         print(line)
     if args.results:
-        with open(args.results, "w", encoding="utf-8") as f:
-            json.dump(report.to_json(), f, indent=2, ensure_ascii=False)
-            f.write("\n")
+        try:
+            atomic_write(args.results, (json_text(report.to_json(), indent=2) + "\n").encode("utf-8"))
+        except AigifError as err:
+            print(f"aigif-conformance: {err}", file=sys.stderr)
+            return 2
     return 1 if report.failed else 0
 
 

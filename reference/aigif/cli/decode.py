@@ -13,7 +13,8 @@ from pathlib import Path
 from .. import codec
 from ..errors import AigifError
 from ..fsutil import atomic_write
-from .common import add_force, check_output, expand, read_file
+from ..safetext import printable
+from .common import add_force, add_walk_options, check_output, expand, read_file
 from .regen_args import add_regen_options, regenerator
 
 FILE_SUFFIXES = (".png", ".aigif", ".jpg", ".jpeg", ".webp")
@@ -23,7 +24,10 @@ def add_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE", help="files, or directories searched recursively for *.aigif")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="PNG path (one file) or directory")
     p.add_argument("--use-payload", action="store_true", help="use the pixel payload instead of regenerating")
+    p.add_argument("--approximate", action="store_true",
+                   help="regenerate a partial record anyway (its image is then an approximation, labelled so)")
     add_force(p)
+    add_walk_options(p)
     add_regen_options(p)
     p.epilog = ("exit status: 0 when every image was regenerated and matches its digest (where the file has one); "
                 "1 when any failed or does not match its digest; 2 for usage errors")
@@ -51,12 +55,12 @@ def plan(out: str, files: list[str], force: bool) -> list[Path]:
         if d in seen:
             raise AigifError("E_USAGE", f"{seen[d]} and {src} would both be written to {d}; decode them separately")
         seen[d] = src
-        check_output(d, files, force, ".png")
+        check_output(d, files, force, ".png", make_parents=True)
     return dests
 
 
 def run(args) -> int:
-    files = expand(args.files)
+    files = expand(args.files, follow_symlinks=args.follow_symlinks)
     dests = plan(args.output, files, args.force)
     from ..regen import pixels
     regen = regenerator(args)
@@ -67,17 +71,23 @@ def run(args) -> int:
             f = codec.read(read_file(path), regen.reg)
             from ..regen.platform import fidelity
             cls, why = fidelity(f, regen.platform)
-            print(f"[{i}/{len(files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps; "
-                  f"expected fidelity: {cls} ({why})", file=sys.stderr)
-            res = regen.render(f, args.use_payload)
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            # Everything printed is escaped: names and the file's strings are attacker-chosen (SPEC.md §16).
+            print(printable(f"[{i}/{len(files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps; "
+                            f"expected fidelity: {cls} ({why})"), file=sys.stderr)
+            res = regen.render(f, args.use_payload, approximate=args.approximate)
+            if res.fidelity == "partial" or "partial record" in res.reason:
+                print(printable(f"{path}: {res.reason}"), file=sys.stderr)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AigifError("E_IO", f"cannot create {dest.parent}: {exc.strerror or exc}") from None
             atomic_write(dest, pixels.encode_png(res.pixels))
             check = "" if res.bit_exact is None else ("; digest matches: bit-exact" if res.bit_exact else "; digest DIFFERS: not bit-exact")
-            print(f"{path} -> {dest} ({res.source}, {time.perf_counter() - t:.1f} s{check})")
+            print(printable(f"{path} -> {dest} ({res.source}, {time.perf_counter() - t:.1f} s{check})"))
             if res.bit_exact is False:
                 failed += 1
-                print(f"{path}: the regenerated image does not match the file's digest", file=sys.stderr)
+                print(printable(f"{path}: the regenerated image does not match the file's digest"), file=sys.stderr)
         except AigifError as err:
             failed += 1
-            print(f"{path}: {err}", file=sys.stderr)
+            print(printable(f"{path}: {err}"), file=sys.stderr)
     return 1 if failed else 0

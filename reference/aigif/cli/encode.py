@@ -6,6 +6,8 @@ import os
 
 from ..errors import AigifError
 from ..fsutil import atomic_write
+from ..prompts.a1111 import EMPHASIS_KEYS
+from ..safetext import printable
 from .common import add_force, check_output, did_you_mean
 from .regen_args import add_regen_options, check_device, regenerator
 
@@ -22,6 +24,10 @@ def add_arguments(p):
     p.add_argument("--scheduler", help="registry scheduler key (see `aigif list schedulers`) or an A1111/ComfyUI sampler name such as 'Euler a'")
     p.add_argument("--dtype", default="float32", help="registry dtype key")
     p.add_argument("--noise", default="torch-cpu", help="noise source key (as diffusers)")
+    p.add_argument("--prompt-syntax", default="plain", metavar="SYNTAX",
+                   help="how the prompts are read: plain (as diffusers), a1111, comfyui, compel; see `aigif list prompt-syntaxes`")
+    p.add_argument("--emphasis", default="original", choices=EMPHASIS_KEYS,
+                   help="a1111 only: AUTOMATIC1111's Emphasis setting")
     p.add_argument("--field", action="append", metavar="NAME=VALUE", help="any other family field (VALUE parsed as JSON when it can be)")
     p.add_argument("--keep-pixels", action="store_true", help="embed the image as a lossless PNG payload")
     p.add_argument("--text-coder", help="force a text coder (default: the smallest)")
@@ -53,6 +59,21 @@ def resolve_scheduler(name: str, reg) -> str:
                       or "; see `aigif list schedulers`"))
 
 
+def prompt_extension(syntax: str, emphasis: str, reg) -> list[dict]:
+    """The `prompts` extension (JSON form) for a syntax; none for plain read plainly."""
+    table = reg.table("prompt_syntaxes")
+    if syntax not in table.by_key:
+        raise AigifError("E_USAGE", f"--prompt-syntax: no syntax {syntax!r}{did_you_mean(syntax, table.by_key)}; "
+                         f"the registry has {', '.join(table.by_key)}")
+    if syntax != "a1111" and emphasis != "original":
+        raise AigifError("E_USAGE", "--emphasis applies to --prompt-syntax a1111 only")
+    fields = {"syntax": syntax, "emphasis": EMPHASIS_KEYS.index(emphasis), "pad_conds": 0}
+    if syntax == "plain":
+        return []
+    entry = reg.extensions.entry("prompts")
+    return [{"tag": entry["tag"], "critical": True, "key": "prompts", "fields": fields}]
+
+
 def family_fields(model: str, reg) -> dict:
     if model not in reg.table("models").by_key:
         raise AigifError("E_USAGE", f"--model: no model {model!r}" +
@@ -81,6 +102,7 @@ def run(args) -> int:
             fields[k] = v
     if isinstance(fields.get("scheduler"), str):
         fields["scheduler"] = resolve_scheduler(fields["scheduler"], reg)
+    ext = prompt_extension(args.prompt_syntax, args.emphasis, reg)
     check_output(args.output, [], args.force)
     if args.png:
         if os.path.abspath(args.png) == os.path.abspath(args.output):
@@ -91,7 +113,7 @@ def run(args) -> int:
     size = regen.reg.table("models").by_key[args.model].get("sample_size") or 512
     d = {"model": args.model, "prompt": args.prompt, "negative_prompt": args.negative_prompt,
          "height": args.height or size, "width": args.width or size, "seed": args.seed,
-         "dtype": args.dtype, "noise": args.noise, "fields": fields}
+         "dtype": args.dtype, "noise": args.noise, "fields": fields, "extensions": ext}
     from ..regen import pixels
     from ..regen.encode import encode_fields
     image, data, f = encode_fields(d, regen, keep_pixels=args.keep_pixels, text_coder=args.text_coder)
@@ -101,5 +123,5 @@ def run(args) -> int:
         png = pixels.encode_png(pixels.canonical(image))
         atomic_write(args.png, png)
         msg += f"; {args.png}: {len(png)} bytes (PNG is {len(png) / len(data):.0f}× larger)"
-    print(msg)
+    print(printable(msg))  # the paths are the user's, but may not be UTF-8
     return 0

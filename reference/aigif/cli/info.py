@@ -1,11 +1,10 @@
 """aigif info FILE... [--bits]"""
 from __future__ import annotations
 
-import json
-
 from .. import bits, codec, jsonform
 from ..registry import load
-from .common import expand, read_file
+from ..safetext import json_text, printable
+from .common import add_walk_options, expand, read_file
 
 
 def add_arguments(p):
@@ -13,11 +12,12 @@ def add_arguments(p):
                    help="a file (its JSON is the input of `aigif pack`); several, or directories searched "
                         "recursively for *.aigif, print one JSON object mapping each path to its fields")
     p.add_argument("--bits", action="store_true", help="each field with its bit offset and raw bits")
+    add_walk_options(p)
 
 
 def run(args) -> int:
     reg = load()
-    files = expand(args.files)
+    files = expand(args.files, follow_symlinks=args.follow_symlinks)
     many = len(files) > 1 or files != args.files
     out = {}
     for path in files:
@@ -25,10 +25,11 @@ def run(args) -> int:
         f = codec.read(data, reg)
         if args.bits:
             if many:
-                print(f"== {path}")
-            print(bits.format_table(bits.bit_table(data, reg)))
+                print(f"== {printable(path)}")
+            print(printable(bits.format_table(bits.bit_table(data, reg)), keep="\n"))
         else:
             out[path] = jsonform.to_json(f, reg)
     if not args.bits:
-        print(json.dumps(out if many else out[files[0]], indent=2, ensure_ascii=False))
+        # JSON escapes (the same value): no raw C1, bidi or undecodable bytes on a terminal (SPEC.md §16)
+        print(json_text(out if many else out[files[0]], indent=2))
     return 0

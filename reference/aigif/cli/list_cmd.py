@@ -3,12 +3,8 @@ from __future__ import annotations
 
 from ..registry import load
 
-#: what -> registry table (None: not a table)
-WHAT = {
-    "models": "models", "schedulers": "schedulers", "devices": "devices", "dtypes": "dtypes",
-    "noise-sources": "noise_sources", "text-coders": "text_coders",
-    "extensions": None, "families": None,
-}
+#: what -> registry table (None: not a plain table); every table of the registry index is listable
+WHAT: dict[str, str | None] = {**{t.replace("_", "-"): t for t in load().table_names}, "extensions": None, "families": None}
 
 
 def add_arguments(p):

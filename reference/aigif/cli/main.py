@@ -8,6 +8,7 @@ import sys
 
 from .. import __version__
 from ..errors import AigifError
+from ..safetext import printable
 from .common import DefaultsFormatter, exit_code, guard_pipe
 
 # subcommand -> module under aigif.cli that defines add_arguments(parser) and run(args) -> int
@@ -21,7 +22,10 @@ COMMANDS = {
     "export": ("export", "print a file's settings in another tool's format (a1111)"),
     "conformance": ("conformance_cmd", "run the conformance suite against a decoder"),
     "demo": ("demo", "encode with the bundled conformance model, regenerate, compare (offline)"),
+    "prompt": ("prompt_cmd", "show how a prompt syntax reads a prompt: schedule, weighted pieces, tokens, embeddings"),
+    "batch": ("batch", "validate, convert, decode or verify millions of files on Ray (resumable; the scale extra)"),
     "list": ("list_cmd", "list the registry's models, schedulers, devices, dtypes, noise sources, text coders, extensions"),
+    "encode-pixels": ("pixels_cmd", "give a file a pixel payload: diffc (generative, the file's own model), png, …"),
 }
 
 
@@ -47,8 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return modules[args.command].run(args)
     except AigifError as err:
-        print(f"aigif {args.command}: {err}", file=sys.stderr)
+        print(f"aigif {args.command}: {printable(err)}", file=sys.stderr)
         return exit_code(err)
+    except (RecursionError, MemoryError) as exc:  # the last net: a typed line, never a traceback (SPEC.md §16)
+        what = "input nests too deeply" if isinstance(exc, RecursionError) else "out of memory"
+        print(f"aigif {args.command}: E_LIMIT: {what}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"aigif {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,9 +6,13 @@ import sys
 
 from .. import codec, jsonform
 from ..errors import AigifError
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, read_regular
 from ..registry import load
-from .common import add_force, check_output, read_file
+from ..safetext import printable
+from .common import add_force, check_output
+
+#: The JSON of the largest file (a §11 payload as base64) fits; a stream of zeros does not.
+MAX_JSON = 1 << 30
 
 
 def add_arguments(p):
@@ -19,13 +23,20 @@ def add_arguments(p):
 
 def run(args) -> int:
     check_output(args.output, [args.fields], args.force)
-    raw = sys.stdin.buffer.read() if args.fields == "-" else read_file(args.fields, 1 << 30)
+    if args.fields == "-":
+        raw = sys.stdin.buffer.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            raise AigifError("E_LIMIT", f"standard input: more than {MAX_JSON:,} bytes of JSON")
+    else:
+        raw = read_regular(args.fields, MAX_JSON, "fields JSON file")
     try:
         d = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise AigifError("E_FIELDS", f"not valid JSON: {exc}") from None
+    except RecursionError:  # nested arrays 10^5 deep: no traceback (SPEC.md §16)
+        raise AigifError("E_FIELDS", "not valid JSON: it nests too deeply") from None
     reg = load()
     data = codec.write(jsonform.from_json(d, reg), reg)
     atomic_write(args.output, data)
-    print(f"{args.output}: {len(data)} bytes")
+    print(printable(f"{args.output}: {len(data)} bytes"))
     return 0

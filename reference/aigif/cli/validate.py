@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .. import __version__
 from ..codec import read
 from ..errors import AigifError
 from ..registry import load
-from .common import DefaultsFormatter, expand, fail, guard_pipe, read_file
+from ..safetext import json_text, printable
+from .common import DefaultsFormatter, add_walk_options, expand, fail, guard_pipe, read_file
 
 
 @guard_pipe
@@ -18,11 +18,13 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=DefaultsFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     ap.add_argument("files", nargs="+", metavar="FILE", help="files, or directories searched recursively for *.aigif")
-    ap.add_argument("--json", action="store_true", help="one JSON object per file on stdout: file, valid, error {code, message, offset}")
+    ap.add_argument("--json", action="store_true", help="one JSON object per file on stdout: file, valid, record (complete or partial), "
+                    "error {code, message, offset}")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only invalid files")
+    add_walk_options(ap)
     args = ap.parse_args(argv)
     try:
-        args.files = expand(args.files)
+        args.files = expand(args.files, follow_symlinks=args.follow_symlinks)
     except AigifError as usage:
         fail(usage)
         return 2
@@ -36,13 +38,22 @@ def main(argv: list[str] | None = None) -> int:
             err = e
         except RecursionError:  # no input may produce a traceback (SPEC.md §16)
             err = AigifError("E_LIMIT", "input nests too deeply")
+        except MemoryError:
+            err = AigifError("E_LIMIT", "out of memory reading the file")
         bad += err is not None
+        # Names and messages are escaped: a file name with a newline must not print a fake "valid" line.
+        # SPEC.md §12.10: a partial record is valid, and says it cannot regenerate its image
+        missing = None if err is not None else (f.extension_fields("partial") or {}).get("missing")
         if args.json:
-            print(json.dumps({"file": path, "valid": err is None, "error": None if err is None else err.to_json()}))
+            rec = {"file": path, "valid": err is None, "error": None if err is None else err.to_json()}
+            if err is None:
+                rec["record"] = "partial" if missing is not None else "complete"
+            print(json_text(rec))
         elif err is not None:
-            print(f"{path}: INVALID {err}")
+            print(f"{printable(path)}: INVALID {printable(err)}")
         elif not args.quiet:
-            print(f"{path}: valid ({f.model}, {f.width}x{f.height}, seed {f.seed})")
+            kind = "" if missing is None else f"; partial record: {len(missing.splitlines())} setting(s) not expressed"
+            print(f"{printable(path)}: valid ({printable(f.model)}, {f.width}x{f.height}, seed {f.seed}{kind})")
     if not args.json and len(args.files) > 1:
         print(f"{len(args.files) - bad} valid, {bad} invalid")
     return 1 if bad else 0

@@ -4,6 +4,8 @@ pixel is inflated. Pure Python, so the runner needs neither Pillow nor numpy.
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zlib
 
@@ -15,6 +17,10 @@ MAX_SIDE = 16384
 
 class PNGError(ValueError):
     pass
+
+
+class SizeMismatch(PNGError):
+    """A valid header with another width and height than expected."""
 
 
 def _paeth(a: int, b: int, c: int) -> int:
@@ -58,8 +64,44 @@ def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> bytearray:
     return out
 
 
-def read_png(data: bytes) -> tuple[int, int, bytes]:
-    """(width, height, canonical pixels: rows top to bottom, bytes R, G, B)."""
+def max_png_bytes(width: int, height: int) -> int:
+    """The most bytes a PNG of this size is allowed (CONTRACT.md §2.8): twice its
+    unfiltered RGBA data plus 1 MiB of chunks; stored DEFLATE needs 1.0001 times."""
+    return 2 * height * (1 + width * 4) + (1 << 20)
+
+
+def read_png_file(path: str, expect: tuple[int, int]) -> tuple[int, int, bytes]:
+    """:func:`read_png` of a decoder's OUT.png, with every read bounded: a
+    regular file (not a link, FIFO or device), no larger than
+    :func:`max_png_bytes` of the expected size, its IHDR size compared with
+    ``expect`` before anything else is read or inflated."""
+    cap = max_png_bytes(*expect)
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+            raise PNGError("not a regular file (a link, FIFO, device or directory)")
+        if st.st_size > cap:
+            raise PNGError(f"{st.st_size:,} bytes is more than a {expect[0]}x{expect[1]} PNG may take ({cap:,})")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise PNGError(f"cannot read it ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced between lstat and open
+            raise PNGError("not a regular file")
+        head = f.read(33)  # signature, then IHDR: length, type, 13 bytes, CRC
+        if head[:8] == SIGNATURE and head[12:16] == b"IHDR" and len(head) == 33:
+            size = struct.unpack(">II", head[16:24])
+            if size != tuple(expect):
+                raise SizeMismatch(f"image is {size[0]}x{size[1]}; expected {expect[0]}x{expect[1]}")
+        data = head + f.read(cap + 1 - len(head))
+    if len(data) > cap:  # it grew after the check
+        raise PNGError(f"more than a {expect[0]}x{expect[1]} PNG may take ({cap:,} bytes)")
+    return read_png(data, expect)
+
+
+def read_png(data: bytes, expect: tuple[int, int] | None = None) -> tuple[int, int, bytes]:
+    """(width, height, canonical pixels: rows top to bottom, bytes R, G, B).
+    With ``expect``, another size is refused before any pixel is inflated."""
     ihdr, idat, seen_end = None, [], False
     try:
         for c in png.chunks(data, check_crc=True):
@@ -81,6 +123,8 @@ def read_png(data: bytes) -> tuple[int, int, bytes]:
         raise PNGError("missing IHDR or IEND")
     width, height, depth, colour, comp, filt, interlace = (ihdr.width, ihdr.height, ihdr.depth, ihdr.colour,
                                                            ihdr.compression, ihdr.filter, ihdr.interlace)
+    if expect is not None and (width, height) != tuple(expect):
+        raise SizeMismatch(f"image is {width}x{height}; expected {expect[0]}x{expect[1]}")
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise PNGError(f"image size {width}x{height} is outside 1..{MAX_SIDE}")
     if depth != 8 or colour not in (2, 6) or interlace != 0 or comp != 0 or filt != 0:

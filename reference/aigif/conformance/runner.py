@@ -15,10 +15,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
+from ..safetext import printable
 from . import compare, png
-from .suite import LEVELS, Suite, Vector
+from .decoder import STDOUT_LIMIT
+from .suite import LEVELS, Suite, SuiteError, Vector
 
 DEFAULT_TIMEOUTS = {"parse": 10.0, "reject": 10.0, "noise": 60.0, "regen": 600.0}
 CANNOT_CODES = {
@@ -80,12 +81,13 @@ class Report:
 
     def lines(self, verbose: bool = False) -> list[str]:
         out = []
+        # Reasons quote the decoder's stderr and output: escaped, so it cannot forge lines or drive the terminal.
         if verbose:
             out += [f"pass {r.id}" for r in self.results if r.status == "pass"]
-        out += [f"FAIL {r.id}: {r.reason}" for r in self.failed]
+        out += [f"FAIL {r.id}: {printable(r.reason)}" for r in self.failed]
         if self.skipped:
             out.append("skipped (the decoder cannot run these here; not failures):")
-            out += [f"  skip {r.id}: {r.reason}" for r in self.skipped]
+            out += [f"  skip {r.id}: {printable(r.reason)}" for r in self.skipped]
         out.append(self.summary())
         return out
 
@@ -113,11 +115,31 @@ class Report:
 
 # ------------------------------------------------------------------ helpers
 def _common_failure(v: Vector, o, timeout: float) -> str | None:
+    if o.overflow:
+        return f"wrote more than the {_limit_of(v, o.overflow):,} bytes allowed on {o.overflow} (killed)"
     if o.error and o.rc is None and not o.timed_out:
         return o.error
     if o.timed_out:
         return f"timed out after {timeout:g} s"
     return None
+
+
+def stdout_limit(v: Vector) -> int:
+    """Bytes of stdout a vector's answer may take (CONTRACT.md §2.8): 1 MiB plus
+    16 times the expected result's file for parse and noise (any whitespace
+    and number spelling fits), 1 MiB where stdout should be empty."""
+    if v.cls in ("parse", "noise"):
+        try:
+            size = os.stat(v.files["expected"]).st_size
+        except OSError:
+            size = 0
+        return min(STDOUT_LIMIT, (1 << 20) + 16 * size)
+    return 1 << 20
+
+
+def _limit_of(v: Vector, stream: str) -> int:
+    from .decoder import STDERR_LIMIT
+    return stdout_limit(v) if stream == "stdout" else STDERR_LIMIT
 
 
 def _stdout_json(o):
@@ -138,7 +160,7 @@ def _stdout_json(o):
 # ------------------------------------------------------------------ per class
 def check_parse(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["parse"]
-    o = decoder.call(["parse", str(v.files["input"])], t)
+    o = decoder.call(["parse", str(v.files["input"])], t, stdout_limit=stdout_limit(v))
     r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
     why = _common_failure(v, o, t)
     if why:
@@ -173,7 +195,7 @@ def _judge_stdout(r: VectorResult, o, difference) -> str | None:
 def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["reject"]
     want = v.expected_json()["error"]
-    o = decoder.call(["parse", str(v.files["input"])], t)
+    o = decoder.call(["parse", str(v.files["input"])], t, stdout_limit=stdout_limit(v))
     r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc, detail={"expected_error": want})
     why = _common_failure(v, o, t)
     if why:
@@ -208,7 +230,8 @@ def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["noise"]
     e = v.expected_json()
     c, h, w = e["shape"][1:]
-    o = decoder.call(["noise", e["source"], str(e["seed"]), str(e["count"]), str(c), str(h), str(w)], t)
+    o = decoder.call(["noise", e["source"], str(e["seed"]), str(e["count"]), str(c), str(h), str(w)], t,
+                     stdout_limit=stdout_limit(v))
     r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
     why = _common_failure(v, o, t)
     if why:
@@ -243,7 +266,7 @@ def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
     tmp = tempfile.mkdtemp(prefix="aigif-conf-", dir=opts.workdir)
     try:
         out_png = os.path.join(tmp, "out.png")
-        o = decoder.call(["render", str(v.files["input"]), out_png], t)
+        o = decoder.call(["render", str(v.files["input"]), out_png], t, stdout_limit=stdout_limit(v))
         r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
         why = _common_failure(v, o, t)
         if why:
@@ -254,7 +277,7 @@ def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
             r.reason = f"rejected a valid file: {o.first_token() or '(no code on stderr)'}"
         elif o.rc != EXIT_OK:
             r.reason = f"exit status {o.rc}" + (f": {o.stderr_tail()}" if o.stderr else "")
-        elif not os.path.isfile(out_png):
+        elif not os.path.lexists(out_png):
             r.reason = "exit 0 but OUT.png was not written"
         else:
             _judge_image(r, v, out_png, tol, opts.device_class)
@@ -264,14 +287,14 @@ def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
 
 
 def _judge_image(r: VectorResult, v: Vector, out_png: str, tol, device_class: str) -> None:
+    ew, eh, want = png.read_png(v.files["expected"].read_bytes())  # the suite's own file, SHA-256 checked
     try:
-        w, h, got = png.read_png(Path(out_png).read_bytes())
+        w, h, got = png.read_png_file(out_png, (ew, eh))
+    except png.SizeMismatch as exc:
+        r.reason = str(exc)
+        return
     except png.PNGError as exc:
         r.reason = f"OUT.png: {exc}"
-        return
-    ew, eh, want = png.read_png(v.files["expected"].read_bytes())
-    if (w, h) != (ew, eh):
-        r.reason = f"image is {w}x{h}; expected {ew}x{eh}"
         return
     p = compare.psnr(want, got)
     r.detail["psnr"] = "inf" if math.isinf(p) else round(p, 3)
@@ -307,7 +330,12 @@ def run(decoder, vectors: list[Vector], opts: Options | None = None, suite: Suit
     results: dict[str, VectorResult] = {}
 
     def one(v):
-        res = check(decoder, v, opts)
+        try:
+            res = check(decoder, v, opts)
+        except SuiteError:
+            raise  # the vectors are damaged: no verdict on the decoder is possible
+        except Exception as exc:  # e.g. MemoryError on an answer: one failed vector, never a dead run
+            res = VectorResult(v.id, v.cls, "fail", f"the runner could not judge the answer ({type(exc).__name__}: {exc})")
         if progress:
             progress(res)
         return res

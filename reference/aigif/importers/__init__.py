@@ -17,10 +17,18 @@ tool's reader in :data:`READERS`, in order, whether it recognises the text
 * :mod:`.invokeai` — ``invokeai_metadata`` (InvokeAI >= 3 JSON),
   ``sd-metadata`` (2.x JSON), ``Dream`` (1.x/2.x command line);
 * :mod:`.comfyui` — ``prompt``, the executed graph (also from EXIF
-  ``Model`` = ``prompt:{...}`` in ComfyUI's WebP files);
-* :mod:`.novelai` — ``Comment`` JSON with ``Software`` = NovelAI;
+  ``Model`` = ``prompt:{...}`` in ComfyUI's WebP files, and from a
+  ``{prompt, workflow}`` or bare-graph JSON in EXIF ``UserComment``, which
+  :func:`.containers.unwrap` hands on as ``prompt``);
+* :mod:`.swarmui` — ``sui_image_params`` JSON in ``parameters`` or EXIF
+  ``UserComment`` (SwarmUI, before the ComfyUI graph it also writes);
+* :mod:`.novelai` — ``Comment`` JSON with ``Software`` = NovelAI (in WebP:
+  that JSON of chunks in EXIF ``UserComment``);
+* :mod:`.drawthings` — Draw Things' JSON in the XMP ``exif:UserComment``;
 * :mod:`.fooocus` — ``parameters`` holding JSON (Fooocus scheme "fooocus"),
   or Fooocus JSON in EXIF ``UserComment`` / JPEG ``COM``;
+* :mod:`.webjson` — any other JSON object in ``parameters`` (web
+  front-ends, RuinedFooocus);
 * :mod:`.a1111` — ``parameters`` holding infotext (AUTOMATIC1111, Forge,
   SD.Next, Fooocus scheme "a1111"), or infotext in EXIF / JPEG comments;
 * :mod:`.comfyui.workflow` — only the UI ``workflow`` graph: unsupported.
@@ -42,10 +50,11 @@ says what else it gets wrong for its tool.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from types import ModuleType
 from typing import Union
 
-from . import a1111, comfyui, fooocus, invokeai, novelai
+from . import a1111, comfyui, drawthings, fooocus, invokeai, novelai, swarmui, webjson
 from .comfyui import workflow as comfyui_workflow
 from .containers import MAX_FILE_BYTES, RawMetadata, TextItem, read_container
 from .errors import (
@@ -65,10 +74,11 @@ __all__ = ["read_generation", "read_generation_bytes", "identify", "READERS", "I
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
 #: The tool readers, most specific first: a reader earlier in the list claims a text that a later one
-#: would also take (InvokeAI 2.x writes ``Dream`` next to ``sd-metadata``; Fooocus JSON sits in the
-#: ``parameters`` chunk that A1111 reads; a ``workflow`` graph counts only when nothing else is there).
+#: would also take (InvokeAI 2.x writes ``Dream`` next to ``sd-metadata``; SwarmUI writes its record
+#: next to the ComfyUI graph it ran; Fooocus and other JSON sits in the ``parameters`` chunk that
+#: A1111 reads; a ``workflow`` graph counts only when nothing else is there).
 #: Each has ``detect(meta) -> TextItem | None`` (the text it will read) and ``read(meta, item)``.
-READERS = (invokeai, comfyui, novelai, fooocus, a1111, comfyui_workflow)
+READERS = (invokeai, swarmui, comfyui, novelai, drawthings, fooocus, webjson, a1111, comfyui_workflow)
 
 #: Text keys that never carry generation parameters by themselves.
 _GENERIC_KEYS = {"Title", "Author", "Description", "Copyright", "Creation Time", "Software", "Disclaimer",
@@ -117,8 +127,8 @@ def read_generation_bytes(data: bytes, *, stealth: bool | None = None) -> Import
     gen.image_size = meta.image_size
     for note in meta.notes:
         gen.add_note(note)
-    keys = meta.keys()
-    dup = sorted({k for k in keys if keys.count(k) > 1})
+    counts = Counter(meta.keys())  # not keys.count per key: quadratic on 20k chunks
+    dup = sorted(k for k, n in counts.items() if n > 1)
     if dup:
         gen.add_note(f"duplicate text keys {', '.join(dup)}: the first of each was used")
     return gen

@@ -25,13 +25,19 @@ present (txt2img), the img2img strength otherwise. LoRAs come from the
 ``<lora:name:weight[:unet]>`` tags of the prompt (A1111 applies them from
 there; the tags stay in the prompt) plus ``Lora hashes``. The tool is the
 ``Version``'s: ``Fooocus…`` is Fooocus, ``f<digit>…``/``classic…`` Forge,
-``App: SD.Next`` SD.Next.
+``App: SD.Next`` SD.Next, ``Version: ComfyUI`` (comfy-image-saver) ComfyUI.
+Other writers' spellings of a field key (``CFG Scale``) are read as A1111's
+key with a note; SD.Next's ``Sampler sigma`` is its schedule type; Civitai's
+generator names its checkpoint only in ``Civitai resources``. Unnamed
+parameters and LoRA tags are listed up to :data:`MAX_LOST_PARAMS` /
+:data:`MAX_LORAS` and counted beyond (a hostile line has 10⁵ of them).
 
 A1111's regular expression backtracks quadratically on long runs of word
 characters; :func:`find_params` gives the same matches in linear time
-(differential-tested). One extension: a value that is a bare JSON object (``Hashes: {"model": ...}``,
-written unquoted by the Civitai helper and some forks) is read as that
-object; A1111 itself would mangle it.
+(differential-tested). One extension: a value that is a bare JSON object or
+array (``Hashes: {"model": ...}``, ``Civitai resources: [{...}]``, written
+unquoted by the Civitai helper, Civitai's generator and some forks) is read
+as that value; A1111 itself would mangle it.
 
 Why not sd-parsers: its AUTOMATIC1111 parser splits the parameter line on
 every ``,`` and ``:`` (so quoted values such as ``Lora hashes: "a: 1, b: 2"``
@@ -86,8 +92,17 @@ FIELD_KEYS = {
 HARMLESS_KEYS = {
     "Version", "Model hash", "VAE hash", "TI hashes", "Lora hashes", "Hashes", "Styles array", "Template",
     "Negative Template", "Init image hash", "Mask mode", "Masked area padding", "User", "App", "Operations",
-    "Comment", "Pipeline",
+    "Comment", "Pipeline", "Emphasis", "Created Date", "Civitai resources", "Civitai metadata",
 }
+#: Keys written in another spelling by other writers (ComfyUI's comfy-image-saver writes "CFG Scale"):
+#: A1111 would ignore them, but they name the same value; read with a note.
+FIELD_KEYS_FOLDED = {k.casefold(): k for k in FIELD_KEYS}
+#: SD.Next names the schedule "Sampler sigma" (karras, exponential, beta...), as A1111's "Schedule type".
+SDNEXT_SCHEDULE_KEY = "Sampler sigma"
+#: At most this many LoRA tags are listed (a hostile prompt can hold a million); the rest are counted.
+MAX_LORAS = 256
+#: At most this many parameters without a field are named one by one in ``lost``; the rest are counted.
+MAX_LOST_PARAMS = 64
 #: Hires-fix parameters (second pass). "Denoising strength" belongs to the
 #: hires pass when any of these is present (txt2img), to img2img otherwise.
 HIRES_PREFIX = "Hires "
@@ -132,12 +147,15 @@ def quote(value: str) -> str:
     return value
 
 
-def _is_word(c: str) -> bool:          # re's \w on str
-    return c.isalnum() or c == "_"
+_RE_NONSPACE = re.compile(r"\S")
+_RE_KEY_RUN = re.compile(r"[\w \-/]*")       # a (possibly empty) run of key characters
+_RE_KEY_START = re.compile(r"\w[\w \-/]")
+_RE_QUOTED_BODY = re.compile(r'(?:\\.|[^\\"])*')
 
 
-def _is_key_char(c: str) -> bool:      # [\w \-/]
-    return c.isalnum() or c in "_ -/"
+def _match_end(rx: re.Pattern[str], s: str, pos: int) -> int:
+    m = rx.match(s, pos)   # the patterns above match the empty string, so m is never None
+    return m.end() if m else pos
 
 
 def find_params(line: str) -> list[tuple[str, str, int, int]]:
@@ -146,11 +164,15 @@ def find_params(line: str) -> list[tuple[str, str, int, int]]:
     A1111's expression backtracks quadratically on long runs of word
     characters without a colon (a 50 kB line takes half a minute), so a
     hostile file could stall a reader. This scanner gives the same matches
-    (a differential test checks it against the regular expression) in O(n):
+    (a differential test checks it against the regular expression) in O(n),
+    each step a regular-expression scan that cannot backtrack (so the work is
+    done in C, not a Python loop per character):
 
     * a key is a maximal run of ``[\w \-/]`` directly followed by ``:``; the
       match starts at the first position from which ``\s*`` reaches a ``\w``
-      character that still has at least one run character after it;
+      character that still has at least one run character after it; when the
+      run is not followed by ``:``, no match starts anywhere inside it, so the
+      scan resumes at its end;
     * the value is a JSON-style quoted string when the closing quote is
       followed by ``,`` or the end of the line, else everything up to the next
       ``,``.
@@ -158,41 +180,31 @@ def find_params(line: str) -> list[tuple[str, str, int, int]]:
     n = len(line)
     if "\n" in line:
         raise ValueError("find_params works on one line")
-    run_end = [0] * (n + 1)          # end of the [\w \-/] run containing i (i if not in a run)
-    run_end[n] = n
-    for i in range(n - 1, -1, -1):
-        run_end[i] = run_end[i + 1] if _is_key_char(line[i]) else i
-    next_nonspace = [n] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        next_nonspace[i] = next_nonspace[i + 1] if line[i].isspace() else i
-    close = [-1] * (n + 2)           # where a quoted body starting at i ends (index of the closing quote)
-    for i in range(n - 1, -1, -1):
-        c = line[i]
-        if c == '"':
-            close[i] = i
-        elif c == "\\":
-            close[i] = close[i + 2] if i + 1 < n else -1
-        else:
-            close[i] = close[i + 1]
     out = []
     pos = 0
     while pos < n:
         found = False
         i = pos
-        while i < n:
-            j = next_nonspace[i]
-            if j + 1 < n and _is_word(line[j]) and _is_key_char(line[j + 1]):
-                b = run_end[j]
-                if b < n and line[b] == ":":
-                    found = True
-                    break
-            # no match can start before the next non-space character's successor
-            i = i + 1 if j == i else j
+        while True:
+            # The earliest start that can match: \s* reaches a \w with a key character after it.
+            m = _RE_KEY_START.search(line, i)
+            if m is None:
+                break
+            j = m.start()
+            b = _match_end(_RE_KEY_RUN, line, j)
+            if b < n and line[b] == ":":
+                found = True
+                break
+            i = b     # every start inside this run reaches the same non-colon end
         if not found:
             break
         key = line[j:b]
-        v = next_nonspace[b + 1] if b + 1 <= n else n
-        end_quote = close[v + 1] if v < n and line[v] == '"' and v + 1 <= n else -1
+        m = _RE_NONSPACE.search(line, b + 1)
+        v = m.start() if m else n
+        end_quote = -1
+        if v < n and line[v] == '"':
+            e = _match_end(_RE_QUOTED_BODY, line, v + 1)
+            end_quote = e if e < n and line[e] == '"' else -1
         if end_quote > v + 1 and (end_quote + 1 == n or line[end_quote + 1] == ","):
             value, vend = line[v:end_quote + 1], end_quote + 1
         else:
@@ -210,21 +222,21 @@ def find_params(line: str) -> list[tuple[str, str, int, int]]:
 _MAX_JSON_VALUES = 16
 
 
-def _scan_params(line: str) -> dict[str, Any]:
+def _scan_params(line: str, found: list[tuple[str, str, int, int]] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     decoder = json.JSONDecoder()
     json_tries = 0
     skip_until = 0
-    for key, value, vstart, _end in find_params(line):
+    for key, value, vstart, _end in (find_params(line) if found is None else found):
         if vstart < skip_until:
             continue
-        if value.startswith("{") and json_tries < _MAX_JSON_VALUES:
+        if value.startswith(("{", "[")) and json_tries < _MAX_JSON_VALUES:
             json_tries += 1
             try:
                 obj, end = decoder.raw_decode(line, vstart)
             except (ValueError, RecursionError):
                 obj = None
-            if isinstance(obj, dict):
+            if isinstance(obj, (dict, list)):
                 rest = end
                 while rest < len(line) and line[rest].isspace():
                     rest += 1
@@ -251,9 +263,10 @@ def parse_infotext(text: str) -> Infotext:
     if len(lastline) > MAX_PARAM_LINE:
         raise ImportFailure(E_IMPORT_TOO_LARGE, f"A1111 parameter line of {len(lastline)} characters "
                                                 f"exceeds {MAX_PARAM_LINE}")
-    if len(find_params(lastline)) < 3:
+    found = find_params(lastline)
+    if len(found) < 3:
         lines.append(lastline)
-        lastline = ""
+        lastline, found = "", []
     prompt = ""
     negative = ""
     done_with_prompt = False
@@ -266,7 +279,7 @@ def parse_infotext(text: str) -> Infotext:
             negative += ("" if negative == "" else "\n") + line
         else:
             prompt += ("" if prompt == "" else "\n") + line
-    return Infotext(prompt, negative, _scan_params(lastline), lastline)
+    return Infotext(prompt, negative, _scan_params(lastline, found), lastline)
 
 
 def looks_like_infotext(text: str) -> bool:
@@ -287,11 +300,11 @@ def parse_hash_list(value: str) -> dict[str, str]:
     return out
 
 
-def prompt_loras(prompt: str) -> list[dict[str, Any]]:
-    """The ``<lora:name:weight>`` / ``<lyco:...>`` tags of an A1111 prompt (linear-time scan)."""
-    out = []
+def prompt_loras(prompt: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The ``<lora:name:weight>`` / ``<lyco:...>`` tags of an A1111 prompt (linear-time scan), at most ``limit``."""
+    out: list[dict[str, Any]] = []
     pos = 0
-    while True:
+    while limit is None or len(out) < limit:
         gt = prompt.find(">", pos)
         if gt < 0:
             break
@@ -324,10 +337,13 @@ def detect_tool(params: dict[str, Any]) -> str:
     version = version if isinstance(version, str) else ""
     if version.startswith("Fooocus"):
         return "Fooocus"
-    if re.match(r"^f\d", version) or version.startswith("classic"):
+    # Forge "f2.0.1v1.10.1-...", reForge "f1.3.0-v1.10.1RC-...", Forge Classic "classic", Forge Neo "neo"
+    if re.match(r"^f\d", version) or version.startswith(("classic", "neo")):
         return "Forge"
     if params.get("App") == "SD.Next":
         return "SD.Next"
+    if version.startswith("ComfyUI"):
+        return "ComfyUI"   # comfy-image-saver and similar nodes write infotext with "Version: ComfyUI"
     return "AUTOMATIC1111"
 
 
@@ -337,16 +353,31 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
     params = info.params
     if not params:
         raise ImportFailure(E_IMPORT_MALFORMED, "A1111 infotext has no parameter line (need at least 3 'key: value')")
-    gen = ImportedGeneration(source_tool=tool or detect_tool(params), source_format="a1111-infotext",
+    tool = tool or detect_tool(params)
+    gen = ImportedGeneration(source_tool=tool, source_format="a1111-infotext",
                              container=container, prompt=info.prompt, negative_prompt=info.negative_prompt)
+    # Fooocus's "a1111" scheme only borrows the layout: Fooocus parses prompts its own way (see fooocus.py).
+    gen.prompt_syntax = {"Fooocus": None, "ComfyUI": "comfyui"}.get(tool, "a1111")
+    if tool == "Fooocus":
+        gen.add_lost(FOOOCUS_SYNTAX_LOST)
+    if isinstance(params.get("Emphasis"), str):
+        gen.emphasis = params["Emphasis"]
     if raw is not None:
         gen.raw[container or "parameters"] = raw
     hires: dict[str, Any] = {}
     has_hires = any(k.startswith(HIRES_PREFIX) for k in params)
+    unnamed = 0
     for key, value in params.items():
+        folded = FIELD_KEYS_FOLDED.get(key.casefold()) if key not in FIELD_KEYS else None
+        if folded is not None and folded not in params:
+            gen.add_note(f"A1111 parameter {key!r} read as {folded!r} (A1111 itself spells it so)")
+            key = folded
         if key in FIELD_KEYS:
             attr, kind = FIELD_KEYS[key]
             setattr(gen, attr, _TYPED.typed(value, kind, key))
+        elif key == SDNEXT_SCHEDULE_KEY and "Schedule type" not in params and isinstance(value, str):
+            gen.schedule = value
+            gen.add_note(f"SD.Next 'Sampler sigma: {value}' read as the schedule type")
         elif key == "Size":
             m = _RE_SIZE.match(value) if isinstance(value, str) else None
             if not m:
@@ -363,8 +394,12 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
         else:
             gen.extra[key] = value
             if key not in HARMLESS_KEYS:
-                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-                gen.add_lost(f"A1111 parameter '{key}: {shown}' has no field of its own (kept in extra)")
+                unnamed += 1
+                if unnamed <= MAX_LOST_PARAMS:
+                    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    gen.add_lost(f"A1111 parameter '{key}: {shown[:200]}' has no field of its own (kept in extra)")
+    if unnamed > MAX_LOST_PARAMS:
+        gen.add_lost(f"{unnamed - MAX_LOST_PARAMS} more A1111 parameters have no field of their own (kept in extra)")
     for req in ("Steps", "Sampler", "Seed"):
         if req not in params:
             gen.add_note(f"A1111 infotext has no {req!r}")
@@ -375,12 +410,16 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
                          "description; the typed fields describe the first pass only")
     # LoRAs: A1111 applies them from <lora:...> tags in the prompt; hashes come from "Lora hashes".
     hashes = parse_hash_list(params["Lora hashes"]) if isinstance(params.get("Lora hashes"), str) else {}
-    loras = prompt_loras(info.prompt)
+    loras = prompt_loras(info.prompt, MAX_LORAS + 1)
+    if len(loras) > MAX_LORAS:
+        del loras[MAX_LORAS:]
+        gen.add_lost(f"more than {MAX_LORAS} LoRA tags in the prompt: only the first {MAX_LORAS} are listed")
     for entry in loras:
         if entry["name"] in hashes:
             entry["hash"] = hashes[entry["name"]]
-    for name, h in hashes.items():
-        if not any(e["name"] == name for e in loras):
+    named = {e["name"] for e in loras}
+    for name, h in list(hashes.items())[:MAX_LORAS]:
+        if name not in named:
             loras.append({"name": name, "hash": h, "weight": None, "kind": "lora"})
     gen.loras = loras
     if loras:
@@ -388,7 +427,27 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
                      "identified only by name and a 12-hex AutoV3 hash")
     if gen.schedule is None and gen.sampler is not None:
         gen.add_note("no 'Schedule type' (A1111 < 1.9): the schedule is implied by the sampler name")
+    if gen.model_name is None:
+        _civitai_model(gen, params)
     return gen
+
+
+def _civitai_model(gen: ImportedGeneration, params: dict[str, Any]) -> None:
+    """Civitai's generator names no "Model" but lists its checkpoint in "Civitai resources"."""
+    res = params.get("Civitai resources")
+    if isinstance(res, str) and res.lstrip().startswith("["):
+        try:
+            res = json.loads(res)
+        except (ValueError, RecursionError):
+            return
+    if not isinstance(res, list):
+        return
+    ckpt = next((r for r in res if isinstance(r, dict) and r.get("type") == "checkpoint"
+                 and isinstance(r.get("modelName"), str)), None)
+    if ckpt is not None:
+        gen.model_name = ckpt["modelName"]
+        gen.add_note(f"model named from 'Civitai resources' (model {ckpt['modelName']!r}, version "
+                     f"{ckpt.get('modelVersionName')!r}, id {ckpt.get('modelVersionId')!r}); no file name or hash")
 
 
 def read_text(text: str, *, container: str = "", tool: str | None = None) -> ImportedGeneration:
@@ -410,6 +469,11 @@ def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
     scheme = meta.first("fooocus_scheme")
     fooocus = item.key == "parameters" and scheme is not None and scheme.value.strip() == "a1111"
     return read_text(item.value, container=item.container, tool="Fooocus" if fooocus else None)
+
+
+FOOOCUS_SYNTAX_LOST = ("Fooocus prompt weights: '(word:1.1)' as ComfyUI parses it, but applied relative to the empty "
+                       "prompt's encoding and then mean-restored (Fooocus modules/patch_clip.py): neither A1111's "
+                       "nor ComfyUI's rule, so no registered prompt syntax")
 
 
 # ------------------------------------------------------------------ writing
@@ -435,7 +499,7 @@ def format_a1111(gen: ImportedGeneration) -> str:
             return
         if not re.fullmatch(r"\w[\w \-/]+", key) or key != key.strip():
             raise ValueError(f"parameter key {key!r} cannot be written in A1111 infotext")
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
             value = json.dumps(value, ensure_ascii=False)
         params[key] = quote(_fmt_number(value))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,15 @@ def integral(v: Any) -> int | None:
 
 
 def real(v: Any) -> float | None:
-    """A JSON number as float; None for anything else."""
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    """A JSON number as a finite float; None for anything else (a 4000-digit integer overflows a
+    float, and ``1e999`` parses as infinity: neither is a setting a tool could have used)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 @dataclass(frozen=True)
@@ -68,13 +76,15 @@ class Coercer:
         if v is None:
             return None
         if isinstance(v, str):
-            if self.strings == DECIMAL and RE_NUMBER.match(v):
+            if self.strings == DECIMAL and RE_NUMBER.match(v) and math.isfinite(float(v)):
                 return float(v)
             if self.strings == LENIENT:
                 try:
-                    return float(v)
+                    f = float(v)
                 except ValueError:
-                    pass
+                    f = math.nan
+                if math.isfinite(f):
+                    return f
         elif self.numbers and real(v) is not None:
             return real(v)
         raise self._fail(key, v, "a number")

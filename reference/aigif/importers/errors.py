@@ -21,8 +21,10 @@ The codes are defined, with the rest of the project's error codes, in
                             non-integer seed, no parameter line)
 ``E_IMPORT_UNSUPPORTED_TOOL``  text from an unknown tool; a ComfyUI graph without
                             a known sampler; ComfyUI ``workflow`` without ``prompt``
-``E_IMPORT_TOO_LARGE``      file > 512 MiB, a decompressed text > 16 MiB or
-                            > 64 MiB in total, an A1111 parameter line > 1 MiB
+``E_IMPORT_TOO_LARGE``      file > 512 MiB, a decompressed text > 8 MiB or
+                            > 16 MiB in total, compressed text that expands
+                            more than 64 times (plus 1 MiB), a stealth payload
+                            > 64 KiB, an A1111 parameter line > 1 MiB
                             characters, a ComfyUI graph > 10 000 nodes or
                             > 10⁶ node visits
 ``E_IMPORT_IO``             the path cannot be read

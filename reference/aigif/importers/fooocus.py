@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from .a1111 import FOOOCUS_SYNTAX_LOST
 from .coerce import LENIENT, Coercer, load_json_object
 from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, ImportFailure
@@ -48,9 +49,14 @@ TYPED_FIELDS = {
 FIELDS = set(TYPED_FIELDS) | {"resolution", "vae", "loras", "metadata_scheme"}
 
 
+_RE_FOOOCUS_VERSION = re.compile(r'"version"\s*:\s*"Fooocus')
+
+
 def is_fooocus_json(text: str) -> bool:
+    # Not just "Fooocus" anywhere: forks with their own layout (RuinedFooocus) say so in their JSON too.
     t = text.lstrip()
-    return t.startswith("{") and ('"metadata_scheme"' in t or '"full_prompt"' in t or "Fooocus" in t)
+    return t.startswith("{") and ('"metadata_scheme"' in t or '"full_prompt"' in t
+                                  or _RE_FOOOCUS_VERSION.search(t) is not None)
 
 
 def detect(meta: RawMetadata) -> TextItem | None:
@@ -72,6 +78,7 @@ def read_text(text: str, *, container: str = "png:tEXt:parameters") -> ImportedG
     data = load_json_object(text, "Fooocus parameters")
     gen = ImportedGeneration(source_tool="Fooocus", source_format="fooocus-json", container=container)
     gen.raw["parameters"] = text
+    gen.add_lost(FOOOCUS_SYNTAX_LOST)   # prompt_syntax stays None: no registered syntax is Fooocus's
     _TYPED.fill(gen, data, TYPED_FIELDS)
     res = data.get("resolution")
     if res is not None:

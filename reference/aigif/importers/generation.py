@@ -90,10 +90,25 @@ class ImportedGeneration:
             d.pop("raw")
         return d
 
+    # Membership through a set kept beside the list: a hostile file can make a reader report
+    # 10^5 items, and a linear `in` per item made that quadratic. The set is rebuilt when the
+    # list was changed or replaced directly, so callers may still append.
+    def _seen(self, name: str, items: list[str]) -> set[str]:
+        index = self.__dict__.get(name)
+        if index is None or index[0] != len(items) or index[2] is not items:
+            index = [len(items), set(items), items]
+            self.__dict__[name] = index
+        return index[1]
+
+    def _add(self, name: str, items: list[str], text: str) -> None:
+        seen = self._seen(name, items)
+        if text not in seen:
+            items.append(text)
+            seen.add(text)
+            self.__dict__[name][0] = len(items)
+
     def add_lost(self, text: str) -> None:
-        if text not in self.lost:
-            self.lost.append(text)
+        self._add("_lost_index", self.lost, text)
 
     def add_note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
+        self._add("_notes_index", self.notes, text)

@@ -38,6 +38,7 @@ from .generation import ImportedGeneration
 _TYPED = Coercer("InvokeAI", strings=DECIMAL)
 _RE_OPTION = re.compile(r"^--?[A-Za-z][\w-]*\Z")
 _RE_SWITCH_AHEAD = re.compile(r"\s+-")
+_RE_FIRST_SWITCH = re.compile(r"(?:^|\s)-{1,2}[A-Za-z]")
 
 #: Dream command-line switches -> (field or extra key, type)
 DREAM_SWITCHES = {
@@ -55,6 +56,7 @@ DREAM_EXTRA_NAMES = {
     "-F": "fit", "-P": "perlin", "-T": "threshold", "-m": "model", "-tm": "text_mask", "-x": "skip_normalize",
     "-t": "log_tokenization",
 }
+_KNOWN_SWITCHES = frozenset(DREAM_SWITCHES) | frozenset(DREAM_EXTRA_NAMES)
 #: Extra Dream / sd-metadata keys that do not change the generated pixels.
 HARMLESS = {"iterations", "log_tokenization", "skip_normalize", "app_id", "app_version", "type", "model",
             "generation_mode", "positive_style_prompt", "negative_style_prompt", "hires_fix", "seamless",
@@ -123,7 +125,8 @@ def _model_name(m: Any) -> tuple[str | None, dict]:
 
 def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -> ImportedGeneration:
     data = load_json_object(text, "invokeai_metadata")
-    gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-metadata", container=container)
+    gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-metadata", container=container,
+                             prompt_syntax="compel")
     gen.raw["invokeai_metadata"] = text
     gen.prompt = _TYPED.str(data.get("positive_prompt"), "positive_prompt")
     gen.negative_prompt = _TYPED.str(data.get("negative_prompt"), "negative_prompt")
@@ -132,6 +135,9 @@ def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -
     gen.model_name = name
     if isinstance(model.get("hash"), str):
         gen.model_hash = model["hash"]
+    base = model.get("base", model.get("base_model"))
+    if isinstance(base, str):
+        gen.extra["model_base"] = base    # "sdxl", "sd-1", "flux"...: the family, when the name does not say it
     vae_name, _ = _model_name(data.get("vae"))
     gen.vae = vae_name
     loras = data.get("loras") or []
@@ -172,14 +178,33 @@ def read_metadata(text: str, *, container: str = "png:tEXt:invokeai_metadata") -
 
 # ------------------------------------------------------------------ InvokeAI 2.x
 
+_RE_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def _syntax_of_version(version: str | None) -> str | None:
+    """InvokeAI 2.2 introduced the attention syntax that compel took over; before it, prompts were
+    'text:weight' sub-prompt blends (no registered syntax)."""
+    m = _RE_VERSION.search(version or "")
+    return "compel" if m and (int(m.group(1)), int(m.group(2))) >= (2, 2) else None
+
 def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> ImportedGeneration:
     data = load_json_object(text, "sd-metadata")
     image = data.get("image")
+    images = data.get("images")
+    note = None
+    if image is None and isinstance(images, list) and images:
+        # Some 2.x versions write a list of the images of the request; a file is one of them.
+        image = images[0]
+        if len(images) > 1:
+            note = f"sd-metadata lists {len(images)} images; the first was read"
     if not isinstance(image, dict):
-        raise ImportFailure(E_IMPORT_MALFORMED, "sd-metadata has no 'image' object")
+        raise ImportFailure(E_IMPORT_MALFORMED, "sd-metadata has no 'image' object (nor an 'images' list of them)")
     gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-sd-metadata", container=container)
+    if note:
+        gen.add_note(note)
     gen.raw["sd-metadata"] = text
     gen.source_version = _TYPED.str(data.get("app_version"), "app_version")
+    gen.prompt_syntax = _syntax_of_version(gen.source_version)
     gen.model_name = _TYPED.str(data.get("model_weights"), "model_weights")
     gen.model_hash = _TYPED.str(data.get("model_hash"), "model_hash")
     prompts = image.get("prompt")
@@ -197,13 +222,14 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
         gen.prompt, gen.negative_prompt = split_prompt(raw_prompt)
         gen.extra["raw_prompt"] = raw_prompt
     _TYPED.fill(gen, image, SD_METADATA_FIELDS)
-    if image.get("strength") is not None and image.get("type") == "img2img":
-        gen.denoise = _TYPED.float(image["strength"], "strength")
+    strength_key = next((k for k in ("strength", "strength_steps") if image.get(k) is not None), None)
+    if strength_key is not None and image.get("type") == "img2img":   # 2.0 wrote "strength_steps"
+        gen.denoise = _TYPED.float(image[strength_key], strength_key)
         gen.add_lost("img2img: the init image is not in the metadata")
     for key, value in data.items():
-        if key not in ("image", "app_version", "model_weights", "model_hash"):
+        if key not in ("image", "images", "app_version", "model_weights", "model_hash"):
             gen.extra[key] = value
-    typed = set(SD_METADATA_FIELDS) | {"prompt", "strength"}
+    typed = set(SD_METADATA_FIELDS) | {"prompt", "strength", "strength_steps"}
     for key, value in image.items():
         if key in typed:
             continue
@@ -214,6 +240,8 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
                          + ", ".join(str(p.get("type")) if isinstance(p, dict) else str(p)[:20] for p in steps))
         elif key == "variations" and value:
             gen.add_lost(f"seed variations {json.dumps(value)[:80]}")
+        elif key == "facetool" and not image.get("facetool_strength"):
+            continue    # the face restorer named, at strength 0: not applied
         elif key not in HARMLESS and value not in (None, 0, False, "", [], {}):
             gen.add_lost(f"InvokeAI parameter {key!r}: {json.dumps(value, ensure_ascii=False)[:60]}")
     return gen
@@ -222,27 +250,39 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
 # ------------------------------------------------------------------ InvokeAI 1.x "Dream"
 
 def parse_dream(text: str) -> tuple[str, dict[str, list[str]]]:
-    """'"prompt" -s 50 -S 1 ...' -> (prompt, {switch: [values]})."""
+    """'"prompt" -s 50 -S 1 ...' -> (prompt, {switch: [values]}).
+
+    InvokeAI 2.0 wrote the prompt unquoted ("banana sushi -s 50 ..."): then it is everything
+    before the first switch. A ``#`` token starts a comment (the seeds of a ``--grid``)."""
     s = text.strip()
-    if not s.startswith('"'):
-        raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata does not start with a quoted prompt")
     end = -1
-    for m in re.finditer('"', s):
-        i = m.start()
-        if i == 0:
-            continue
-        if i == len(s) - 1 or _RE_SWITCH_AHEAD.match(s, i + 1):
-            end = i
-            break
-    if end < 0:
-        raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata: the quoted prompt is not closed")
-    prompt = s[1:end]
+    if s.startswith('"'):
+        for quote in re.finditer('"', s):
+            i = quote.start()
+            if i == 0:
+                continue
+            if i == len(s) - 1 or _RE_SWITCH_AHEAD.match(s, i + 1):
+                end = i
+                break
+        if end < 0:
+            raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata: the quoted prompt is not closed")
+        prompt, rest = s[1:end], s[end + 1:]
+    else:
+        first = _RE_FIRST_SWITCH.search(s)
+        if first is None:
+            raise ImportFailure(E_IMPORT_MALFORMED, "Dream metadata has no switches after its prompt")
+        prompt, rest = s[:first.start()], s[first.start():]
+    rest = rest.split(" # ", 1)[0]
     options: dict[str, list[str]] = {}
     current: str | None = None
-    for tok in s[end + 1:].split():
-        if _RE_OPTION.match(tok):
+    for tok in rest.split():
+        if tok in _KNOWN_SWITCHES or (_RE_OPTION.match(tok) and tok[:2] not in _KNOWN_SWITCHES):
             current = tok
             options.setdefault(current, [])
+        elif tok[:2] in _KNOWN_SWITCHES and len(tok) > 2 and not tok.startswith("--"):
+            # early Dream lines glue a one-letter switch to its value: -S3357757885, -W512, -Ak_lms
+            current = tok[:2]
+            options.setdefault(current, []).append(tok[2:])
         elif current is None:
             raise ImportFailure(E_IMPORT_MALFORMED, f"Dream metadata: value {tok[:20]!r} before any switch")
         else:
@@ -253,6 +293,8 @@ def parse_dream(text: str) -> tuple[str, dict[str, list[str]]]:
 def read_dream(text: str, *, container: str = "png:tEXt:Dream") -> ImportedGeneration:
     raw_prompt, options = parse_dream(text)
     gen = ImportedGeneration(source_tool="InvokeAI", source_format="invokeai-dream", container=container)
+    gen.add_note("Dream (InvokeAI 1.x/2.0-2.1) prompts use the 'text:weight' sub-prompt blend, not compel's "
+                 "syntax (from 2.2): prompt syntax unknown")
     gen.raw["Dream"] = text
     gen.prompt, gen.negative_prompt = split_prompt(raw_prompt)
     gen.extra["raw_prompt"] = raw_prompt
@@ -269,6 +311,10 @@ def read_dream(text: str, *, container: str = "png:tEXt:Dream") -> ImportedGener
         gen.extra[name] = value
         if name in ("gfpgan_strength", "codeformer_fidelity", "upscale", "facetool"):
             gen.add_lost(f"post-processing {name} {value!r} (face restoration / upscaling after generation)")
+        elif name == "hires_fix" and value is True:
+            gen.add_lost("Dream switch --hires_fix: a high-resolution fix second pass")
+        elif name == "grid" and value is True:
+            gen.add_lost("Dream switch --grid: the image is a grid of several generations (the record is the first)")
         elif name not in HARMLESS:
             gen.add_lost(f"Dream switch {switch} {' '.join(values)} has no field of its own")
     if "-I" in options or "--init_img" in options:
@@ -290,4 +336,21 @@ def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
     dream = meta.first("Dream")
     if item.key == "sd-metadata" and dream is not None:
         gen.raw["Dream"] = dream.value  # 2.x writes both; the command line is the same generation
+        _merge_dream(gen, dream.value)
     return gen
+
+
+def _merge_dream(gen: ImportedGeneration, text: str) -> None:
+    """What only the Dream line says: the prompt as typed for a weighted blend (sd-metadata holds
+    the normalised parts), and switches sd-metadata has no key for (--hires_fix, --grid)."""
+    try:
+        d = read_dream(text)
+    except ImportFailure:
+        gen.add_note("the Dream line next to sd-metadata could not be read")
+        return
+    if any(x.startswith("weighted prompt blend") for x in gen.lost):
+        gen.prompt, gen.negative_prompt = d.prompt, d.negative_prompt
+        gen.add_note("prompt taken from the Dream line: a 'text:weight' blend as typed")
+    for x in d.lost:
+        if x.startswith("Dream switch --"):
+            gen.add_lost(x)

@@ -66,7 +66,8 @@ def read_chunks(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") 
     if comment is None:
         raise ImportFailure(E_IMPORT_MALFORMED, "NovelAI image without a Comment chunk")
     data = load_json_object(comment, "NovelAI Comment")
-    gen = ImportedGeneration(source_tool="NovelAI", source_format="novelai-comment", container=container)
+    gen = ImportedGeneration(source_tool="NovelAI", source_format="novelai-comment", container=container,
+                             prompt_syntax="novelai")
     gen.raw.update({k: v for k, v in chunks.items() if isinstance(v, str)})
     prompt = _TYPED.str(data.get("prompt"), "prompt")
     description = chunks.get("Description")

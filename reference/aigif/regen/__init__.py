@@ -6,6 +6,7 @@ same model pays for one load. Imports torch and diffusers: install the
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from .. import codec
 from ..errors import AigifError
 from ..file import AigifFile
 from ..registry import Registry, load
-from . import loading, pixels
+from . import conditioning, loading, pixels
 from .arguments import pipeline_kwargs
 from .platform import Platform, current, fidelity
 
@@ -113,29 +114,40 @@ class Regenerator:
         pipe.scheduler = own
         pipe.scheduler = loading.build_scheduler(pipe, f.fields.get("scheduler", "default"), self.reg)
         kw = pipeline_kwargs(f, self.reg)
-        if f.noise == "torch-cpu":
-            kw["generator"] = torch.Generator("cpu").manual_seed(f.seed)
-            return pipe(**kw).images[0]
-        if f.noise == "torch-cuda":
-            if not torch.cuda.is_available():
-                raise AigifError("E_NOISE_UNAVAILABLE", "noise source torch-cuda needs an NVIDIA GPU")
-            kw["generator"] = torch.Generator("cuda").manual_seed(f.seed)
-            return pipe(**kw).images[0]
         if f.noise == "unknown":
             raise AigifError("E_NOISE_UNAVAILABLE", "the file does not record its noise source")
-        try:
-            src = noise.get_source(f.noise)
-            stream = src.stream(f.seed)
-        except (KeyError, noise.NoiseUnavailable) as exc:
-            raise AigifError("E_NOISE_UNAVAILABLE", f"noise source {f.noise}: {exc}") from None
-        from ..noise.inject import use_noise
-        with use_noise(stream):
-            return pipe(**kw).images[0]
+        with contextlib.ExitStack() as stack:
+            if conditioning.needs_own_encoding(f, self.reg):  # the file's prompt syntax, not the pipeline's reading
+                stack.enter_context(conditioning.conditioned(pipe, f, self.reg, kw))
+            if f.noise in ("torch-cpu", "torch-cuda"):
+                where = f.noise.removeprefix("torch-")
+                if where == "cuda" and not torch.cuda.is_available():
+                    raise AigifError("E_NOISE_UNAVAILABLE", "noise source torch-cuda needs an NVIDIA GPU")
+                kw["generator"] = torch.Generator(where).manual_seed(f.seed)
+                return pipe(**kw).images[0]
+            try:
+                src = noise.get_source(f.noise)
+                stream = src.stream(f.seed)
+            except (KeyError, noise.NoiseUnavailable) as exc:
+                raise AigifError("E_NOISE_UNAVAILABLE", f"noise source {f.noise}: {exc}") from None
+            from ..noise.inject import use_noise
+            with use_noise(stream):
+                return pipe(**kw).images[0]
 
-    def render(self, f: AigifFile, use_payload: bool = False) -> Result:
+    def render(self, f: AigifFile, use_payload: bool = False, approximate: bool = False) -> Result:
         """The image of a file: regenerated, or the pixel payload when asked or
-        when regeneration is impossible (SPEC.md §12.6)."""
+        when regeneration is impossible (SPEC.md §12.6). A partial record
+        (§12.10) gives its payload, or E_PARTIAL unless ``approximate``."""
         cls, why = fidelity(f, self.platform, self.reg)
+        missing = (f.extension_fields("partial") or {}).get("missing")
+        if missing is not None:
+            first = missing.splitlines()[0] if missing else "?"
+            more = f" (+{len(missing.splitlines()) - 1} more)" if len(missing.splitlines()) > 1 else ""
+            if f.pixels is not None and not approximate:
+                return Result(self.payload_pixels(f), cls, f"a partial record ({first}{more}): its pixel payload", "payload")
+            if not approximate:
+                raise AigifError("E_PARTIAL", f"a partial record without pixels: its image cannot be regenerated ({first}{more})")
+            cls, why = "partial", f"an approximation: the file does not express {first}{more}"
         if use_payload and f.pixels is not None:
             return Result(self.payload_pixels(f), cls, why, "payload")
         try:
@@ -152,8 +164,9 @@ class Regenerator:
         px = f.pixels
         if px is None:
             raise AigifError("E_UNSUPPORTED", "the file has no pixel payload")
-        if px.codec != "png":
-            raise AigifError("E_UNSUPPORTED", f"pixel codec {px.codec} is not implemented")
+        if px.codec != "png":  # generative and learned pixel codecs (SPEC.md Appendix H)
+            from ..pixelcodecs import decode_payload
+            return decode_payload(f, self)
         return pixels.decode_png(px.data, f.width, f.height)
 
 

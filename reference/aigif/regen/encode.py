@@ -158,12 +158,16 @@ def _scheduler_key(pipe, model_key: str, reg: Registry, regen: Regenerator) -> s
     raise AigifError("E_REGEN_UNSUPPORTED", f"{type(pipe.scheduler).__name__} with this configuration is not a registered scheduler")
 
 
-def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixels: bool = False, regen: Regenerator | None = None, **call_kwargs):
+def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixels: bool = False, regen: Regenerator | None = None,
+           prompt_syntax: str = "plain", **call_kwargs):
     """Call ``pipe(**call_kwargs)`` and return (image, AigifFile); write it to ``path`` if given.
 
     ``generator`` must be a seeded torch.Generator (its initial seed is
     recorded) or absent with ``seed=`` given. Every other argument must map to
     a registry field of the pipeline's family, so the file reproduces the call.
+    ``prompt_syntax`` (a key of the registry's prompt_syntaxes) says how the
+    prompts are read: ``plain`` is what the pipeline itself does with them;
+    another syntax (``"a1111"``) generates with that reading instead.
     """
     import torch
     reg = load()
@@ -192,6 +196,10 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
                      height=call_kwargs.get("height") or size[0], width=call_kwargs.get("width") or size[1],
                      seed=seed, fields=fields, dtype=dtype, noise=noise)
     f.model_fields.update(mfields)
+    if prompt_syntax != "plain":
+        if prompt_syntax not in reg.table("prompt_syntaxes").by_key:
+            raise AigifError("E_FIELDS", f"prompt_syntax {prompt_syntax!r}: the registry has {', '.join(reg.table('prompt_syntaxes').by_key)}")
+        f.extensions.append(Extension.of("prompts", {"syntax": prompt_syntax, "emphasis": 0, "pad_conds": 0}, reg))
     regen.adopt(f, pipe)
     image = regen.generate(f)
     stamp(f, regen, image, keep_pixels)

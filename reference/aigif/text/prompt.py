@@ -33,7 +33,14 @@ from bisect import bisect_right
 
 __all__ = ["encode", "decode", "MODEL_SHA256", "TextCoderError", "MODEL_PATH"]
 
-MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prompt_model.bin")
+def _model_path() -> str:
+    """The model file is spec data beside the registry (``registry/prompt_model.bin``;
+    ``aigif/_registry`` in a wheel), so implementations other than this one find it there."""
+    from ..registry import registry_dir
+    return os.path.join(registry_dir(), "prompt_model.bin")
+
+
+MODEL_PATH = _model_path()
 
 def _registered_sha256() -> str:
     """The model file's SHA-256 as the registry's ``text_coders`` entry pins it."""
@@ -569,10 +576,12 @@ class _Model:
                 elif sym == esc_word:
                     buf = []
                     letters = self.letters
+                    # the word's leading space counts, except the implied space of a string's first piece (E.8)
+                    lead = 1 if parts and (mod < 0 or _MOD_SP[mod]) else 0
                     c = small(letters[0])
                     while c:
                         buf.append(chr(96 + c))
-                        if total_out + len(buf) > limit + 1:
+                        if total_out + lead + len(buf) > limit:
                             raise TextCoderError("E_TEXT_LIMIT", "decoded text exceeds limit")
                         c = small(letters[c])
                     w = "".join(buf)

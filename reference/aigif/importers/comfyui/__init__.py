@@ -15,18 +15,25 @@ animated savers write both into EXIF instead (``Model`` = ``prompt:{...}``,
 How the generation is found
 ---------------------------
 1. **Output**: the SaveImage/PreviewImage-like nodes. The image path is
-   followed upstream (VAEDecode, image post-processing) to the *final
-   sampler*. ComfyUI embeds the same graph in every output, so when several
-   outputs exist the importer cannot know which one this file is: it takes
-   the output with the longest chain of sampler passes and says so in
-   ``notes``.
-2. **Pass chain**: from the final sampler, the latent input is followed
-   upstream (LatentUpscale, LatentComposite's ``samples_to``, VAEEncode of a
-   decoded image, ...) to earlier samplers and finally to the source: an
-   EmptyLatentImage (txt2img: size and batch) or a LoadImage (img2img).
-   Consecutive KSamplerAdvanced nodes where the second continues the first
-   (``add_noise`` disabled, ``start_at_step`` = previous ``end_at_step``)
-   form one logical pass (base/refiner split).
+   followed upstream (VAEDecode, image post-processing; an image node with
+   inputs of other names through any of them) to the *final sampler*, which
+   may work on pixels (UltimateSDUpscale, FaceDetailer, DetailerForEach).
+   ComfyUI embeds the same graph in every output, so when several outputs
+   exist the importer cannot know which one this file is: it takes the
+   output with the longest chain of sampler passes and says so in ``notes``.
+2. **Pass chain**: from the final sampler, what it starts from (latent or
+   image input) is followed upstream (LatentUpscale, LatentComposite's
+   ``samples_to``, VAEEncode / VAEDecode, ...) to earlier samplers and
+   finally to the source: an empty latent (txt2img: size and batch) or a
+   LoadImage (img2img). A chain whose first sampler is fed by another
+   sampler through anything else (Stable Cascade's stage C reaches stage B
+   as ``stage_c`` conditioning) is extended upstream, so the base pass is
+   the one that made the composition. Consecutive KSamplerAdvanced nodes
+   where the second continues the first (``add_noise`` disabled,
+   ``start_at_step`` = previous ``end_at_step``) form one logical pass.
+   Pass-through nodes (rgthree contexts and switches, Impact's basic pipes,
+   the efficiency-nodes samplers' outputs; :data:`.graph.PASSTHROUGH`) are
+   looked through by every walk.
 3. **Primary pass** = the first pass: its seed (``seed`` / ``noise_seed``),
    steps, cfg, ``sampler_name``, ``scheduler``, ``denoise`` are the typed
    fields. The next pass becomes ``hires`` (its node, seed, steps, cfg,
@@ -50,6 +57,15 @@ How the generation is found
    VAEDecode's ``vae`` to a VAELoader (a checkpoint's own VAE gives
    ``vae = None``).
 
+Values held in other nodes (String Literal, Text Multiline, CR and SDXL
+size pickers, Seed nodes, a metadata saver's own fields) are read through
+their links (:meth:`.graph.Graph.resolve`); a value computed at run time is
+None and named in ``lost``, never a raw ``[node, slot]`` link. The model
+family comes from the graph (:mod:`.families`); a missing CFG stays None.
+Every walk is linear (visited sets, bounded hops) and ``lost``/``notes``
+and the listed texts are capped, so a hostile graph costs time and memory
+in proportion to its size.
+
 Also accepted: SamplerCustom (KSamplerSelect + BasicScheduler & co.),
 SamplerCustomAdvanced (RandomNoise, CFGGuider/BasicGuider), custom nodes
 that carry ``sampler_name``/``steps``/``cfg``/``seed`` inputs, and early
@@ -66,23 +82,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import samplers
 from ..containers import RawMetadata, TextItem
 from ..errors import E_IMPORT_UNSUPPORTED_TOOL, ImportFailure
 from ..generation import ImportedGeneration
-from .graph import MAX_LISTED, MAX_OUTPUTS, Graph, Pass, load_graph, node_sort_key, read_pass, short
+from .families import graph_family
+from .graph import MAX_LISTED, MAX_OUTPUTS, Graph, Pass, as_str, load_graph, node_sort_key, read_pass, short
 from .walks import (
     Chain,
     CondText,
     follow_image_to_sampler,
     is_output,
-    latent_chain,
     merge_segments,
+    pass_chain,
     prompt_of,
     upstream_sampler,
     walk_clip,
     walk_conditioning,
     walk_model,
 )
+
+#: Most entries of ``lost`` and ``notes`` one graph may produce (a hostile graph must not make the report, or
+#: the ``source`` settings written from it, grow with the graph); the rest is counted in one last entry.
+MAX_REPORT = 200
 
 #: EXIF tags ComfyUI's WebP/animated savers write "prompt:{json}" / "workflow:{json}" into.
 EXIF_TAGS = ("Make", "Model", "ImageDescription")
@@ -116,7 +138,8 @@ def read(meta: RawMetadata, item: TextItem) -> ImportedGeneration:
 def read_graph(prompt_text: str, *, container: str = "png:tEXt:prompt",
                workflow_text: str | None = None) -> ImportedGeneration:
     g = load_graph(prompt_text)
-    gen = ImportedGeneration(source_tool="ComfyUI", source_format="comfyui-prompt-graph", container=container)
+    gen = ImportedGeneration(source_tool="ComfyUI", source_format="comfyui-prompt-graph", container=container,
+                             prompt_syntax="comfyui")
     gen.raw["prompt"] = prompt_text
     if workflow_text is not None:
         gen.raw["workflow"] = workflow_text
@@ -141,10 +164,118 @@ def read_graph(prompt_text: str, *, container: str = "png:tEXt:prompt",
     on_chain = set(chain.samplers) | set(chain.branches)
     unused = [s for s in sorted(samplers, key=node_sort_key) if s not in on_chain]
     if unused:
-        gen.extra["other_samplers"] = unused
+        gen.extra["other_samplers"] = unused[:MAX_LISTED]
         shown = ", ".join("#" + s for s in unused[:MAX_LISTED]) + (", ..." if len(unused) > MAX_LISTED else "")
         gen.add_note(f"{len(unused)} sampler node(s) not on the chosen output's chain: {shown}")
+    _saver_fields(g, gen, gen.extra.get("output_node"))
+    _flux_guidance(g, gen, base)
+    _family(g, gen, base)
+    _no_links(g, gen)
+    _cap(gen)
     return gen
+
+
+#: What metadata-writing save nodes (comfy-image-saver's "Save Image w/Metadata" and the like) state
+#: themselves: input -> (field, type). A saver with at least three of them is one.
+SAVER_FIELDS = {"seed_value": ("seed", int), "seed": ("seed", int), "steps": ("steps", int),
+                "cfg": ("cfg_scale", float), "sampler_name": ("sampler", str), "scheduler": ("schedule", str),
+                "width": ("width", int), "height": ("height", int), "positive": ("prompt", str),
+                "negative": ("negative_prompt", str), "modelname": ("model_name", str)}
+
+
+def _saver_fields(g: Graph, gen: ImportedGeneration, out: str | None) -> None:
+    """Fill what the graph walk could not find from the fields a metadata saver states (never overriding)."""
+    if out is None:
+        return
+    ins = g.inputs(out)
+    keys = [k for k in SAVER_FIELDS if k in ins]
+    if len(keys) < 3:
+        return
+    for k in keys:
+        field, kind = SAVER_FIELDS[k]
+        if getattr(gen, field) is not None:
+            continue
+        v = g.resolve(ins[k], (k, "value", "text", "string"), (int, float) if kind is not str else str)
+        if kind is int and isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if kind is str:
+            ok = isinstance(v, str)
+        else:
+            ok = isinstance(v, (int, float)) and (kind is float or isinstance(v, int))
+        if ok:
+            setattr(gen, field, float(v) if kind is float else v)
+            gen.add_note(f"{field} taken from the '{k}' field of {g.ct(out)} #{out} (the graph walk found none)")
+
+
+def _flux_guidance(g: Graph, gen: ImportedGeneration, base: Pass) -> None:
+    """Flux's distilled guidance (FluxGuidance on the positive path) is a value of its own, not the CFG scale."""
+    seen: set[str] = set()
+    ln = g.link(base.positive_ref)
+    while ln is not None and ln[0] not in seen:
+        seen.add(ln[0])
+        ins = g.inputs(ln[0])
+        if g.ct(ln[0]) == "FluxGuidance":
+            v = g.resolve(ins.get("guidance"), ("guidance", "value"), (int, float))
+            if v is not None:
+                gen.extra["distilled_guidance"] = float(v)
+                gen.add_lost(f"Flux distilled guidance {float(v)} (FluxGuidance #{ln[0]}) is not the CFG scale "
+                             f"{gen.cfg_scale}; it is kept as extra.distilled_guidance")
+            return
+        ln = g.link(ins.get("conditioning"))
+
+
+def _family(g: Graph, gen: ImportedGeneration, base: Pass) -> None:
+    """The model family, from the nodes the base pass depends on (see :mod:`.families`)."""
+    fam = graph_family(g, gen.extra.get("model_loader", {}), upstream_nodes(g, base.node))
+    if fam["family"] is not None:
+        gen.extra["model_family"] = fam
+    if fam["family"] == "unknown":
+        gen.add_lost(f"model family: {fam['evidence']}")
+
+
+def upstream_nodes(g: Graph, start: str, limit: int = 512) -> list[str]:
+    """The nodes a node depends on, nearest first (breadth first, each once; bounded for hostile graphs)."""
+    order = [start]
+    seen = {start}
+    i = 0
+    while i < len(order) and len(order) < limit:
+        for v in g.inputs(order[i]).values():
+            ln = g.link(v)
+            if ln is not None and ln[0] not in seen:
+                seen.add(ln[0])
+                order.append(ln[0])
+        i += 1
+    return order
+
+
+def _no_links(g: Graph, gen: ImportedGeneration) -> None:
+    """Safety net: a value still holding a raw link ``[node, slot]`` says where it comes from instead."""
+    def clean(v: Any, depth: int = 0) -> Any:
+        if g.is_link(v):
+            where = g.describe(v)
+            gen.add_lost(f"a value comes from {where}, computed at run time (or past what the walk follows): no recorded value")
+            return f"<computed by {where}>"
+        if depth > 8:
+            return v
+        if isinstance(v, dict):
+            return {k: clean(x, depth + 1) for k, x in v.items()}
+        if isinstance(v, list):
+            return [clean(x, depth + 1) for x in v]
+        return v
+    gen.extra = clean(gen.extra)
+    gen.loras = clean(gen.loras)
+    if gen.hires is not None:
+        gen.hires = clean(gen.hires)
+    for name in ("prompt", "negative_prompt", "sampler", "schedule", "model_name", "vae"):
+        if not (getattr(gen, name) is None or isinstance(getattr(gen, name), str)):
+            setattr(gen, name, None)
+
+
+def _cap(gen: ImportedGeneration) -> None:
+    for name in ("lost", "notes"):
+        items = getattr(gen, name)
+        if len(items) > MAX_REPORT:
+            setattr(gen, name, items[:MAX_REPORT - 1] + [f"... and {len(items) - MAX_REPORT + 1} more"])
 
 
 def _choose_output(g: Graph, samplers: list[str], gen: ImportedGeneration) -> tuple[Chain, object]:
@@ -166,7 +297,7 @@ def _choose_output(g: Graph, samplers: list[str], gen: ImportedGeneration) -> tu
     chains: dict[str, Chain] = {}
     for c in candidates:
         if c[1] not in chains:
-            chains[c[1]] = latent_chain(g, c[1])
+            chains[c[1]] = pass_chain(g, c[1])
     out_node, final, post, vae_ref = max(candidates, key=lambda c: (len(chains[c[1]].samplers), node_sort_key(c[1])))
     finals = sorted({c[1] for c in candidates}, key=node_sort_key)
     if len(finals) > 1:
@@ -174,7 +305,9 @@ def _choose_output(g: Graph, samplers: list[str], gen: ImportedGeneration) -> tu
                      f"took output #{out_node} (sampler #{final}, the longest chain of passes) - ComfyUI stores the same "
                      f"graph in every output, so this file may be any of them")
     if post:
-        gen.add_lost(f"image post-processing after the last sampler: {'; '.join(post)}")
+        gen.add_lost(f"image post-processing after the last sampler: {'; '.join(post[:MAX_LISTED])}")
+    if out_node is not None:
+        gen.extra["output_node"] = out_node
     return chains[final], vae_ref
 
 
@@ -188,7 +321,18 @@ def _primary_pass(g: Graph, gen: ImportedGeneration, chain: Chain, base: Pass) -
     gen.denoise = base.denoise
     if base.seed is None:
         gen.add_note(f"sampler #{base.node} has no seed literal (add_noise disabled or an unresolved link)")
+    for u in base.unresolved:
+        gen.add_lost(u)
+    for x in base.linked:
+        gen.add_lost(f"sampler #{base.node} ({base.cls}) also takes {x}")
+    if base.cfg is None:
+        gen.add_lost(f"CFG scale: the base pass #{base.node} ({base.cls}) states none"
+                     + (" (a guider without CFG)" if base.cls == "SamplerCustomAdvanced" else "")
+                     + "; no value may be assumed for it")
+    _sampler_report(gen, base)
     src = chain.source
+    for u in src.get("unresolved", []):
+        gen.add_lost(u)
     if src["type"] == "empty_latent":
         gen.width, gen.height, gen.batch_size = src["width"], src["height"], src["batch_size"]
     elif src["type"] == "image":
@@ -201,7 +345,26 @@ def _primary_pass(g: Graph, gen: ImportedGeneration, chain: Chain, base: Pass) -
     pre = [op for op in chain.transforms.get(base.node, [])
            if not (src["type"] == "image" and op.cls.startswith("VAEEncode"))]
     if pre:
-        gen.add_lost(f"latent operations before the base sampler: {'; '.join(map(str, pre))}")
+        gen.add_lost(f"latent operations before the base sampler: {'; '.join(map(str, pre[:MAX_LISTED]))}"
+                     + (f" and {len(pre) - MAX_LISTED} more" if len(pre) > MAX_LISTED else ""))
+
+
+def _sampler_report(gen: ImportedGeneration, base: Pass) -> None:
+    """What the registry's reading of the sampler names cannot carry: GPU noise, approximate pairs, names it
+    does not know (the converter reports a pair without any diffusers scheduler itself)."""
+    name, sched = base.sampler_name, base.scheduler
+    if not isinstance(name, str):
+        return
+    try:
+        res = samplers.resolve_comfyui(name, sched)
+    except samplers.UnknownSamplerName as e:
+        gen.add_lost(f"sampler / scheduler {name!r} / {sched!r}: {e.args[0] if e.args else e}; not in the registry")
+        return
+    if name.endswith("_gpu"):  # ComfyUI's naming: the same solver with its noise drawn on the GPU
+        gen.add_lost(f"sampler {name!r}: " + next((r for r in res.reading if "GPU" in r),
+                                                   "its SDE noise is drawn on the GPU"))
+    if res.status == samplers.APPROXIMATE:
+        gen.add_lost(f"sampler {name!r} / {sched!r} is approximated by {res.key}: {'; '.join(res.pair_notes)}")
 
 
 def _prompts(g: Graph, gen: ImportedGeneration, base: Pass) -> list[CondText]:
@@ -209,6 +372,11 @@ def _prompts(g: Graph, gen: ImportedGeneration, base: Pass) -> list[CondText]:
     prompt, pos_texts, pos_mods = prompt_of(g, base.positive_ref)
     negative, neg_texts, neg_mods = prompt_of(g, base.negative_ref)
     gen.prompt, gen.negative_prompt = prompt, negative
+    if base.positive_ref is None and base.negative_ref is None:
+        gen.add_lost(f"prompt and negative prompt: sampler #{base.node} ({base.cls}) takes its conditioning in a "
+                     "form that is not read")
+    elif prompt is None:
+        gen.add_lost(f"no positive prompt found on the conditioning path of sampler #{base.node}")
     _report_texts(gen, "positive", pos_texts)
     _report_texts(gen, "negative", neg_texts)
     for m in pos_mods:
@@ -237,6 +405,8 @@ def _model_path(g: Graph, gen: ImportedGeneration, base: Pass, pos_texts: list[C
         if m:
             clip_skip = int(m.group(1))
             gen.add_note(f"clip skip {clip_skip} taken from the checkpoint config name {config_name!r}")
+    if clip_skip is None and isinstance(model.get("clip_skip"), int) and model["clip_skip"] < 0:
+        clip_skip = -model["clip_skip"]  # efficiency-nodes' loader: clip_skip -2 is A1111 "Clip skip: 2"
     gen.clip_skip = clip_skip
     loras = mloras[:]
     for cl in cloras:
@@ -246,8 +416,11 @@ def _model_path(g: Graph, gen: ImportedGeneration, base: Pass, pos_texts: list[C
     vae_link = g.link(vae_ref)
     if vae_link:
         vins = g.inputs(vae_link[0])
-        if isinstance(vins.get("vae_name"), str):
-            gen.vae = vins["vae_name"]
+        vae = as_str(g, vins.get("vae_name"), ("vae_name",))
+        if vae not in (None, "Baked VAE"):  # efficiency-nodes' name for the checkpoint's own VAE
+            gen.vae = vae
+    elif isinstance(model.get("vae_name"), str) and model["vae_name"] != "Baked VAE":
+        gen.vae = model["vae_name"]
 
 
 def _base_segments(g: Graph, gen: ImportedGeneration, segs: list[Pass], base: Pass) -> None:
@@ -277,8 +450,8 @@ def _later_passes(g: Graph, gen: ImportedGeneration, chain: Chain, later: list[P
     hp = later[0]
     ops = chain.transforms.get(hp.node, [])
     gen.hires = _pass_summary(g, hp)
-    gen.hires["latent_ops"] = [str(op) for op in ops]
-    up = [str(op) for op in ops if op.cls.startswith(_UPSCALES)]
+    gen.hires["latent_ops"] = [str(op) for op in ops[:MAX_LISTED]]
+    up = [str(op) for op in [op for op in ops if op.cls.startswith(_UPSCALES)][:MAX_LISTED]]
     for op in ops:
         if op.cls == "LatentUpscale" and op.inputs:
             for k in ("width", "height", "upscale_method"):

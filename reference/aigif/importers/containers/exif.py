@@ -1,7 +1,8 @@
 """EXIF (a TIFF structure) in JPEG ``APP1``, WebP ``EXIF`` and PNG ``eXIf``.
 
 Read: IFD0 ``ImageDescription``, ``Make``, ``Model``, ``Software``,
-``XPComment`` and the Exif IFD's ``UserComment``. Every offset and count is
+``XPComment`` and the Exif IFD's ``UserComment`` (and a ``UserComment`` put
+in IFD0 itself, as ComfyUI's JPEG/WebP savers do). Every offset and count is
 bounds-checked against the EXIF block.
 
 ``UserComment`` is an 8-byte character code, then text. ``UNICODE\\0`` is
@@ -56,7 +57,7 @@ def _read_ifd(tiff: bytes, off: int, bo: str, what: str) -> dict[int, bytes]:
     return out
 
 
-def _decode_utf16(raw: bytes, what: str, notes: list[str]) -> str:
+def _decode_utf16(raw: bytes, what: str, notes: list[str], byte_order: str = ">") -> str:
     if raw[:2] in (b"\xfe\xff", b"\xff\xfe"):
         enc = "utf-16-be" if raw[:2] == b"\xfe\xff" else "utf-16-le"
         raw = raw[2:]
@@ -65,7 +66,8 @@ def _decode_utf16(raw: bytes, what: str, notes: list[str]) -> str:
         probe = raw[:4096]
         even = sum(1 for i in range(0, len(probe), 2) if probe[i] == 0)
         odd = sum(1 for i in range(1, len(probe), 2) if probe[i] == 0)
-        if odd > even:
+        # No zero bytes at all (text without ASCII, e.g. all CJK): the TIFF byte order decides.
+        if odd > even or (odd == even == 0 and byte_order == "<"):
             enc = "utf-16-le"
             notes.append(f"{what}: UTF-16 text detected as little-endian")
         else:
@@ -78,12 +80,13 @@ def _decode_utf16(raw: bytes, what: str, notes: list[str]) -> str:
         raise ImportFailure(E_IMPORT_MALFORMED, f"{what}: UTF-16 text is not valid") from None
 
 
-def decode_user_comment(raw: bytes, what: str = "UserComment", notes: list[str] | None = None) -> str:
+def decode_user_comment(raw: bytes, what: str = "UserComment", notes: list[str] | None = None, *,
+                        byte_order: str = ">") -> str:
     """Decode an EXIF UserComment: 8-byte character-code prefix, then the text."""
     notes = notes if notes is not None else []
     prefix, body = raw[:8], raw[8:]
     if prefix == b"UNICODE\x00":
-        text = _decode_utf16(body, what, notes)
+        text = _decode_utf16(body, what, notes, byte_order)
     elif prefix == b"ASCII\x00\x00\x00":
         try:
             text = body.decode("ascii")
@@ -131,10 +134,17 @@ def read_tiff(tiff: bytes, where: str, meta: RawMetadata, budget: Budget) -> Non
             raise ImportFailure(E_IMPORT_MALFORMED, f"{where}: XPComment is not valid UTF-16") from None
         if text:
             meta.items.append(TextItem("XPComment", text, f"{where}:XPComment"))
+    comments = []
     if _TAG_EXIF_IFD in ifd0:
         (exif_off,) = struct.unpack_from(bo + "I", ifd0[_TAG_EXIF_IFD], 0)
         exif = _read_ifd(tiff, exif_off, bo, where + " Exif IFD")
         if _TAG_USERCOMMENT in exif:
-            text = decode_user_comment(exif[_TAG_USERCOMMENT], f"{where}:UserComment", meta.notes)
-            if text.strip():
-                meta.items.append(TextItem("UserComment", text, f"{where}:UserComment"))
+            comments.append((exif[_TAG_USERCOMMENT], f"{where}:UserComment"))
+    if _TAG_USERCOMMENT in ifd0:
+        # Not where EXIF puts it, but where ComfyUI's JPEG/WebP savers (SaveImage+ and others) write
+        # their {prompt, workflow} JSON; read after the Exif IFD's own.
+        comments.append((ifd0[_TAG_USERCOMMENT], f"{where}:IFD0:UserComment"))
+    for raw, container in comments:
+        text = decode_user_comment(raw, container, meta.notes, byte_order=bo)
+        if text.strip():
+            meta.items.append(TextItem("UserComment", text, container))

@@ -6,7 +6,9 @@ file ``text_after_idat.png`` carries its A1111 ``parameters`` there). The
 CRC of ``IHDR`` and of every text chunk is checked (a mismatch is
 ``E_IMPORT_MALFORMED``); image data is not hashed. ``tEXt``/``zTXt`` are
 Latin-1 by the PNG spec, but several generators write UTF-8 there: bytes
-≥ 0x80 that form valid UTF-8 are read as UTF-8, and a note says so.
+≥ 0x80 that form valid UTF-8 are read as UTF-8, and a note says so. A file
+cut off inside a chunk (usually its image data) keeps the text read before
+the cut: ``RawMetadata.truncated`` is set and a note says so.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _keyword(data: bytes, what: str) -> tuple[str, int]:
 def _latin1_text(raw: bytes, where: str, notes: list[str]) -> str:
     # Bytes >= 0x80 that form valid UTF-8 are far more likely to be UTF-8 than
     # Latin-1 mojibake, so take UTF-8 in that case and say so.
-    if any(b >= 0x80 for b in raw):
+    if not raw.isascii():
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -38,7 +40,7 @@ def _latin1_text(raw: bytes, where: str, notes: list[str]) -> str:
     return raw.decode("latin-1")
 
 
-def _itxt(body: bytes, what: str) -> tuple[str, bytes]:
+def _itxt(body: bytes, what: str, budget: Budget) -> tuple[str, bytes]:
     key, i = _keyword(body, what)
     if i + 2 > len(body):
         raise ImportFailure(E_IMPORT_MALFORMED, f"{what}: truncated header")
@@ -53,7 +55,7 @@ def _itxt(body: bytes, what: str) -> tuple[str, bytes]:
     if flag == 1:
         if method != 0:
             raise ImportFailure(E_IMPORT_MALFORMED, f"{what}: unknown compression method")
-        raw = inflate(raw, what)
+        raw = inflate(raw, what, budget=budget)
     elif flag != 0:
         raise ImportFailure(E_IMPORT_MALFORMED, f"{what}: invalid compression flag")
     return key, raw
@@ -61,7 +63,7 @@ def _itxt(body: bytes, what: str) -> tuple[str, bytes]:
 
 def _text(name: str, body: bytes, what: str, meta: RawMetadata, budget: Budget) -> None:
     if name == "iTXt":
-        key, raw = _itxt(body, what)
+        key, raw = _itxt(body, what, budget)
         budget.take(len(raw), what)
         try:
             text = raw.decode("utf-8")
@@ -72,7 +74,7 @@ def _text(name: str, body: bytes, what: str, meta: RawMetadata, budget: Budget) 
         if name == "zTXt":
             if i >= len(body) or body[i] != 0:
                 raise ImportFailure(E_IMPORT_MALFORMED, f"{what}: unknown compression method")
-            raw = inflate(body[i + 1:], what)
+            raw = inflate(body[i + 1:], what, budget=budget)
             budget.take(len(raw), what)
         else:
             raw = body[i:]
@@ -85,7 +87,9 @@ def read(data: bytes, budget: Budget) -> RawMetadata:
     meta = RawMetadata("PNG")
     walked = None
     try:
-        for c in png.chunks(data, check_crc=_CHECKED):
+        # truncated_ok: a file cut off inside its image data still has the text chunks before the cut
+        # (as a JPEG cut inside its scan data does); the walk stops there and a note says so.
+        for c in png.chunks(data, check_crc=_CHECKED, truncated_ok=True):
             name = c.name
             body = bytes(c.data) if c.type in _CHECKED else b""  # image data is never copied
             if walked is None:
@@ -101,6 +105,7 @@ def read(data: bytes, budget: Budget) -> RawMetadata:
                     raise ImportFailure(E_IMPORT_MALFORMED, "PNG IHDR has a zero width or height")
                 meta.image_size = (ihdr.width, ihdr.height)
                 meta.png_color = (ihdr.depth, ihdr.colour)
+                meta.png_interlaced = ihdr.interlace != 0
             elif name in ("tEXt", "zTXt", "iTXt"):
                 _text(name, body, what, meta, budget)
             elif name == "eXIf":
@@ -110,7 +115,11 @@ def read(data: bytes, budget: Budget) -> RawMetadata:
     if walked is None:
         raise ImportFailure(E_IMPORT_MALFORMED, "PNG has no chunks")
     end = walked.offset + 12 + len(walked.data)
-    if walked.type != b"IEND":
+    if walked.type != b"IEND" and end < len(data):
+        meta.truncated = True
+        meta.notes.append(f"PNG is truncated: the chunk after byte {end} runs past the end of the file; "
+                          "the text chunks before it were read")
+    elif walked.type != b"IEND":
         meta.notes.append("PNG has no IEND chunk")
     elif end < len(data):
         meta.notes.append(f"{len(data) - end} bytes after the PNG IEND chunk ignored")

@@ -8,21 +8,25 @@ bits*, the payload (gzip for the ``*comp`` signatures). The payload is A1111
 infotext, or NovelAI's JSON object of its PNG text chunks: either way it is
 handed on as the text items the PNG would have carried.
 
-Searched only in 8-bit RGB / RGBA PNGs of at most :data:`MAX_STEALTH_PIXELS`
-pixels, and only the columns that hold the signature, the length and the
-payload are converted. Pillow decodes the pixels (the one thing it is used
-for). sd-parsers' reader knows only the alpha ``stealth_pngcomp`` variant,
-builds a Python tuple for every pixel of the image (gigabytes for 4K) and
-has no size cap.
+Searched only in 8-bit RGB / RGBA non-interlaced PNGs of at most
+:data:`MAX_STEALTH_PIXELS` pixels. The rows are decoded here, streaming the
+``IDAT`` data through zlib and keeping only the first columns of each row
+(PNG's filters need nothing to the right of a pixel): the signature is
+checked from the first pixels of column 0, so an image without stealth info
+costs a few rows, and one with it only the columns its payload fills
+(memory: those columns, never the image). sd-parsers' reader knows only the
+alpha ``stealth_pngcomp`` variant, builds a Python tuple for every pixel of
+the image (gigabytes for 4K) and has no size cap; Pillow would decode every
+pixel before the first bit could be looked at.
 """
 from __future__ import annotations
 
-import io
 import json
-import warnings
 import zlib
+from collections.abc import Iterator
 
-from ..errors import E_IMPORT_MALFORMED, ImportFailure
+from ... import png
+from ..errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
 from .base import MAX_STEALTH_PIXELS, Budget, RawMetadata, TextItem, inflate
 
 _SIGNATURES = {  # signature -> (channels, gzip-compressed)
@@ -32,7 +36,9 @@ _SIGNATURES = {  # signature -> (channels, gzip-compressed)
     b"stealth_rgbcomp": ("rgb", True),
 }
 _HEAD_BITS = 15 * 8 + 32
-_LSB_TO_ASCII = bytes((ord("0") + (b & 1)) for b in range(256))
+_CHUNK = 1 << 16
+#: Longest payload read (real ones are a few kB of gzip): bounds the pixels converted, hence the time.
+MAX_PAYLOAD_BITS = 8 * 64 * 1024
 
 
 def _bits_to_bytes(bits: bytes) -> bytes:
@@ -42,34 +48,98 @@ def _bits_to_bytes(bits: bytes) -> bytes:
     return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
-def _payload(data: bytes, w: int, h: int) -> tuple[bytes, bytes, str] | None:
+def _idat(data: bytes) -> Iterator[memoryview]:
+    for c in png.chunks(data, truncated_ok=True):
+        if c.type == b"IDAT":
+            yield c.data
+        elif c.type == b"IEND":
+            return
+
+
+def _row_prefixes(data: bytes, w: int, bpp: int, cols: int, chans: tuple[int, ...], rows: int) -> list[bytes]:
+    """Channels ``chans`` of the first ``cols`` pixels of each of the first ``rows`` unfiltered rows.
+
+    PNG filters predict a byte from the same channel of the pixel to the left and of the row above,
+    so a channel can be unfiltered alone, and a row's prefix without the rest of the row."""
+    stride = 1 + w * bpp
+    d = zlib.decompressobj()
+    buf = bytearray()
+    out: list[bytes] = []
+    idx = [x * bpp + c for x in range(cols) for c in chans]   # the bytes wanted, left to right
+    prev = [0] * len(idx)
+    feed = _idat(data)
+    while len(out) < rows:
+        while len(buf) < stride:
+            piece = d.unconsumed_tail or next(feed, None)
+            if piece is None or d.eof:
+                raise ImportFailure(E_IMPORT_MALFORMED, "stealth info: the image data ends before its last row")
+            try:
+                buf += d.decompress(piece, _CHUNK)
+            except zlib.error as e:
+                raise ImportFailure(E_IMPORT_MALFORMED, f"PNG image data is damaged ({e})") from None
+        ftype = buf[0]
+        cur = [buf[1 + i] for i in idx]
+        del buf[:stride]
+        n = len(chans)   # cur[k - n] is the same channel of the pixel to the left
+        if ftype == 1:      # Sub
+            for k in range(n, len(cur)):
+                cur[k] = (cur[k] + cur[k - n]) & 0xFF
+        elif ftype == 2:    # Up
+            cur = [(v + u) & 0xFF for v, u in zip(cur, prev)]
+        elif ftype == 3:    # Average
+            for k in range(len(cur)):
+                left = cur[k - n] if k >= n else 0
+                cur[k] = (cur[k] + ((left + prev[k]) >> 1)) & 0xFF
+        elif ftype == 4:    # Paeth
+            for k in range(len(cur)):
+                a = cur[k - n] if k >= n else 0
+                b = prev[k]
+                c = prev[k - n] if k >= n else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur[k] = (cur[k] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 0xFF
+        elif ftype != 0:
+            raise ImportFailure(E_IMPORT_MALFORMED, f"PNG row filter type {ftype} is invalid")
+        out.append(bytes(cur))
+        prev = cur
+    return out
+
+
+def _lsb_bits(data: bytes, w: int, h: int, bpp: int, mode: str, nbits: int) -> bytes:
+    """The first ``nbits`` hidden bits (b'0'/b'1'), read column by column (x outer, y inner)."""
+    chans = (3,) if mode == "alpha" else (0, 1, 2)
+    npix = -(-nbits // len(chans))                       # ceiling divisions
+    cols = min(w, -(-npix // h))
+    rows = npix if cols == 1 else h
+    prefixes = _row_prefixes(data, w, bpp, cols, chans, rows)
+    n = len(chans)
+    bits = bytearray()
+    for x in range(cols):
+        for row in prefixes:
+            for v in row[x * n:(x + 1) * n]:
+                bits.append(48 + (v & 1))
+        if len(bits) >= nbits:
+            break
+    return bytes(bits[:nbits])
+
+
+def _payload(data: bytes, w: int, h: int, bpp: int) -> tuple[bytes, bytes, str] | None:
     """(signature, raw payload, channels) of the first stealth block in the pixels, None if there is none."""
-    from PIL import Image
-
-    def lsb_bits(im, mode: str, nbits: int) -> bytes:
-        npix = -(-nbits // (1 if mode == "alpha" else 3))  # ceiling divisions
-        cols = min(w, -(-npix // h))
-        region = im.crop((0, 0, cols, h))
-        region = region.getchannel("A") if mode == "alpha" else region.convert("RGB")
-        return region.transpose(Image.Transpose.TRANSPOSE).tobytes().translate(_LSB_TO_ASCII)[:nbits]
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        im = Image.open(io.BytesIO(data))
-        if im.size != (w, h) or im.mode not in ("RGB", "RGBA"):
-            return None
-        im.load()
-        for mode in ("alpha", "rgb") if im.mode == "RGBA" else ("rgb",):
-            head = lsb_bits(im, mode, _HEAD_BITS)
-            sig = _bits_to_bytes(head[:120]) if len(head) >= 120 else b""
-            if _SIGNATURES.get(sig, ("", False))[0] != mode:
-                continue
-            if len(head) < _HEAD_BITS:
-                raise ImportFailure(E_IMPORT_MALFORMED, "stealth info: signature found but no length follows")
-            nbits = int(head[120:_HEAD_BITS], 2)
-            if nbits % 8 or _HEAD_BITS + nbits > w * h * (1 if mode == "alpha" else 3):
-                raise ImportFailure(E_IMPORT_MALFORMED, f"stealth info: payload length {nbits} bits does not fit the image")
-            return sig, _bits_to_bytes(lsb_bits(im, mode, _HEAD_BITS + nbits)[_HEAD_BITS:]), mode
+    for mode in ("alpha", "rgb") if bpp == 4 else ("rgb",):
+        head = _lsb_bits(data, w, h, bpp, mode, 120)
+        sig = _bits_to_bytes(head) if len(head) >= 120 else b""
+        if _SIGNATURES.get(sig, ("", False))[0] != mode:
+            continue
+        head = _lsb_bits(data, w, h, bpp, mode, _HEAD_BITS)
+        if len(head) < _HEAD_BITS:
+            raise ImportFailure(E_IMPORT_MALFORMED, "stealth info: signature found but no length follows")
+        nbits = int(head[120:_HEAD_BITS], 2)
+        if nbits > MAX_PAYLOAD_BITS:
+            raise ImportFailure(E_IMPORT_TOO_LARGE, f"stealth info: payload of {nbits // 8} bytes exceeds "
+                                                    f"{MAX_PAYLOAD_BITS // 8}")
+        if nbits % 8 or _HEAD_BITS + nbits > w * h * (1 if mode == "alpha" else 3):
+            raise ImportFailure(E_IMPORT_MALFORMED, f"stealth info: payload length {nbits} bits does not fit the image")
+        return sig, _bits_to_bytes(_lsb_bits(data, w, h, bpp, mode, _HEAD_BITS + nbits)[_HEAD_BITS:]), mode
     return None
 
 
@@ -96,24 +166,21 @@ def read(data: bytes, meta: RawMetadata, budget: Budget) -> list[TextItem]:
         return []
     if w * h < 40:
         return []  # too small to hold even a signature
-    try:
-        import PIL  # noqa: F401
-    except ImportError:  # pragma: no cover - pillow is a dependency of the import extra
-        meta.notes.append("stealth info not searched: Pillow is not installed")
+    if meta.png_interlaced:
+        meta.notes.append("stealth info not searched: the PNG is interlaced (stealth writers never interlace)")
+        return []
+    if meta.truncated:
         return []
     try:
-        found = _payload(data, w, h)
-    except ImportFailure:
-        raise
-    except Exception as e:  # Pillow's decoders raise many types on damaged pixel data
-        raise ImportFailure(E_IMPORT_MALFORMED,
-                            f"PNG pixel data could not be decoded while looking for stealth info ({type(e).__name__})") from None
+        found = _payload(data, w, h, 4 if meta.png_color == (8, 6) else 3)
+    except png.PNGError as e:
+        raise ImportFailure(E_IMPORT_MALFORMED, f"PNG {e}") from None
     if found is None:
         return []
     sig, payload, mode = found
     what = f"stealth {sig.decode()}"
     if _SIGNATURES[sig][1]:
-        payload = inflate(payload, what, wbits=16 + zlib.MAX_WBITS)
+        payload = inflate(payload, what, wbits=16 + zlib.MAX_WBITS, budget=budget)
     budget.take(len(payload), what)
     try:
         text = payload.decode("utf-8")
