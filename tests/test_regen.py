@@ -336,3 +336,50 @@ def test_model_without_registered_hashes_is_not_bit_exact(regen):
     f.model = "sdxl-base-1.0"
     cls, why = fidelity(f, regen.platform)
     assert cls == "unknown" and "no weight hashes" in why
+
+
+def test_work_budget_refuses_a_tiny_file_asking_for_huge_work_before_loading():
+    """SPEC.md §16: a 32-byte file must not buy minutes of work or gigabytes of memory."""
+    from aigif.jsonform import new
+    from aigif.regen import MAX_WORK, Regenerator
+    reg = REG
+    f = new("tiny-sd1", reg, height=16384, width=16384, seed=1)
+    assert len(codec.write(f, reg)) < 64
+    regen = Regenerator(device="cpu")
+    with pytest.raises(AigifError) as e:
+        regen.generate(f)
+    assert e.value.code == "E_BUDGET" and "--max-work" in str(e.value)
+    assert not regen._pipes  # refused before any model loaded
+    f = new("tiny-sd1", reg, height=64, width=64, seed=1, fields={"steps": MAX_WORK // (64 * 64) + 1})
+    with pytest.raises(AigifError) as e:
+        regen.generate(f)
+    assert e.value.code == "E_BUDGET"
+
+
+def test_time_limit_stops_denoising():
+    from aigif.jsonform import new
+    from aigif.regen import Regenerator
+    reg = REG
+    f = new("tiny-sd1", reg, height=64, width=64, seed=1, fields={"steps": 400})
+    with pytest.raises(AigifError) as e:
+        Regenerator(device="cpu", time_limit=0.05).generate(f)
+    assert e.value.code == "E_BUDGET" and "time limit" in str(e.value)
+
+
+def test_pixel_budget_refuses_a_payload_bomb_before_decoding():
+    """A valid file may hold a 16384² PNG payload (805 MB decoded): refused unless the user raises the budget."""
+    import io
+
+    from PIL import Image
+
+    from aigif.file import PixelPayload
+    from aigif.jsonform import new
+    from aigif.regen import Regenerator
+    f = new("tiny-sd1", REG, height=4096, width=4096, seed=1)
+    buf = io.BytesIO()
+    Image.new("RGB", (4096, 4096)).save(buf, "PNG")
+    f.pixels = PixelPayload("png", buf.getvalue())
+    with pytest.raises(AigifError) as e:
+        Regenerator(device="cpu", max_pixels=2048 * 2048).payload_pixels(f)
+    assert e.value.code == "E_BUDGET" and "--max-pixels" in str(e.value)
+    assert Regenerator(device="cpu").payload_pixels(f).shape == (4096, 4096, 3)

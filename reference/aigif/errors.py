@@ -15,7 +15,8 @@ PARSE_CODES = (
     "E_EXTENSION_ORDER", "E_LIMIT", "E_PAYLOAD", "E_UNSUPPORTED",
 )
 # SPEC.md §10: regeneration.
-REGEN_CODES = ("E_MODEL_UNAVAILABLE", "E_MODEL_HASH", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED", "E_PARTIAL")
+REGEN_CODES = ("E_MODEL_UNAVAILABLE", "E_MODEL_HASH", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED", "E_PARTIAL",
+               "E_BUDGET")
 # Tool-level codes (not about a file's validity): bad command-line input, I/O.
 TOOL_CODES = ("E_USAGE", "E_IO", "E_FIELDS")
 # Importing existing images (aigif convert, aigif.importers.ImportFailure).

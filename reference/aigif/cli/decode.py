@@ -65,15 +65,19 @@ def run(args) -> int:
     from ..regen import pixels
     regen = regenerator(args)
     failed = 0
+    last_fidelity: tuple[str, str] | None = None
     for i, (path, dest) in enumerate(zip(files, dests), 1):
         t = time.perf_counter()
         try:
             f = codec.read(read_file(path), regen.reg)
             from ..regen.platform import fidelity
             cls, why = fidelity(f, regen.platform)
+            # the fidelity line once per batch, again only when it changes
+            said = "" if (cls, why) == last_fidelity else f"; expected fidelity: {cls} ({why})"
+            last_fidelity = (cls, why)
             # Everything printed is escaped: names and the file's strings are attacker-chosen (SPEC.md §16).
-            print(printable(f"[{i}/{len(files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps; "
-                            f"expected fidelity: {cls} ({why})"), file=sys.stderr)
+            print(printable(f"[{i}/{len(files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps{said}"),
+                  file=sys.stderr)
             res = regen.render(f, args.use_payload, approximate=args.approximate)
             if res.fidelity == "partial" or "partial record" in res.reason:
                 print(printable(f"{path}: {res.reason}"), file=sys.stderr)

@@ -79,6 +79,9 @@ def _with_model(args, reg, schedule, kw: dict) -> dict:
                        for c in prompts.chunks(args.syntax, pieces, enc.tokenize, comma_token=enc.comma)])
     result: dict = {"chunks": chunks}
     if args.embeddings:
+        entry = reg.table("prompt_syntaxes").by_key[args.syntax]
+        if not entry["regenerates"]:
+            raise AigifError("E_REGEN_UNSUPPORTED", f"prompt syntax {args.syntax}: no regenerator applies it ({entry['description']})")
         from safetensors.torch import save
 
         from ..fsutil import atomic_write

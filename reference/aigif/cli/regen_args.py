@@ -10,6 +10,11 @@ def add_regen_options(p) -> None:
                    help="local directory of a model (registry key, or name:NAME / hash:HEX for unregistered models); repeatable")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: bit-exact with the reference; more threads change results)")
     p.add_argument("--progress", action="store_true", help="show the denoising progress bar")
+    p.add_argument("--max-work", type=int, metavar="PIXEL_STEPS",
+                   help="refuse a file whose width × height × steps is larger (E_BUDGET; default: 1024² × 128, SPEC.md §16)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="stop a file's denoising after S seconds (E_BUDGET)")
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="refuse to decode a pixel payload of more pixels (E_BUDGET; default: 8192², SPEC.md §16)")
 
 
 def check_device(device: str | None) -> None:
@@ -29,4 +34,5 @@ def regenerator(args):
     check_device(args.device)
     from ..regen import Regenerator
     from ..regen.loading import parse_model_dirs
-    return Regenerator(device=args.device, model_dirs=parse_model_dirs(args.model_dir), threads=args.threads, progress=args.progress)
+    return Regenerator(device=args.device, model_dirs=parse_model_dirs(args.model_dir), threads=args.threads, progress=args.progress,
+                       time_limit=args.time_limit, **{k: v for k in ("max_work", "max_pixels") if (v := getattr(args, k)) is not None})

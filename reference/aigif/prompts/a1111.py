@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .common import Chunk, PromptSyntaxUnsupported
+from .common import Chunk, PromptSyntaxUnsupported, merge_equal
 
 # ---------------------------------------------------------------------------
 # Extra networks and composable prompts (processed before anything else)
@@ -343,15 +343,7 @@ def fragments(text: str, *, emphasis: str = "Original") -> list[tuple[str, float
         multiply(start, ROUND)
     for start in square_open:
         multiply(start, SQUARE)
-    if not res:
-        res = [["", 1.0]]
-    merged: list[list] = [res[0]]
-    for piece in res[1:]:
-        if piece[1] == merged[-1][1]:
-            merged[-1][0] += piece[0]
-        else:
-            merged.append(piece)
-    return [(t, float(w)) for t, w in merged]
+    return merge_equal(res)
 
 
 def _is_float(literal: str) -> bool:

@@ -40,3 +40,17 @@ def whole(text: str, steps: int, *, hires_steps: int | None = None, old_scheduli
     ``schedule`` is called alike; without editing ``old_scheduling`` changes nothing.
     """
     return [(steps if hires_steps is None else hires_steps, text)]
+
+
+def merge_equal(res: list[list]) -> list[tuple[str, float]]:
+    """Adjacent ``[text, weight]`` pieces of equal weight joined into one (A1111's and
+    NovelAI's last step); no pieces at all is one empty piece of weight 1."""
+    if not res:
+        return [("", 1.0)]
+    merged: list[list] = [res[0]]
+    for piece in res[1:]:
+        if piece[1] == merged[-1][1]:
+            merged[-1][0] += piece[0]
+        else:
+            merged.append(piece)
+    return [(t, float(w)) for t, w in merged]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import a1111
-from .common import Chunk, one_piece, whole
+from .common import Chunk, merge_equal, one_piece, whole
 
 subprompts = one_piece
 schedule = whole
@@ -51,15 +51,7 @@ def fragments(text: str) -> list[tuple[str, float]]:
         _apply(res, start, True)
     for start in open_at["["]:
         _apply(res, start, False)
-    if not res:
-        return [("", 1.0)]
-    merged: list[list] = [res[0]]
-    for piece in res[1:]:
-        if piece[1] == merged[-1][1]:
-            merged[-1][0] += piece[0]
-        else:
-            merged.append(piece)
-    return [(t, float(w)) for t, w in merged]
+    return merge_equal(res)
 
 
 def _apply(res: list[list], start: int, up: bool) -> None:

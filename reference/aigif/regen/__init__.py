@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,21 @@ def deterministic(threads: int = 1) -> None:
         torch.backends.cudnn.allow_tf32 = False
 
 
+#: The default work budget of one file (SPEC.md §16): pixels × denoising steps. SDXL at
+#: 1024² and 128 steps fits; a 32-byte file asking for 16384² or 10,000 steps does not.
+MAX_WORK = 1024 * 1024 * 128
+#: The default pixel budget of a payload decode: 8192² (201 MB of RGB), a quarter of §11's maximum.
+MAX_PIXELS = 8192 * 8192
+
+
+class _OverTime(Exception):
+    """Raised from the step callback when a file's time budget is spent."""
+
+
 class Regenerator:
     def __init__(self, device: str | None = None, model_dirs: dict[str, Path] | None = None,
-                 threads: int | None = None, progress: bool = False, reg: Registry | None = None):
+                 threads: int | None = None, progress: bool = False, reg: Registry | None = None,
+                 max_work: int = MAX_WORK, time_limit: float | None = None, max_pixels: int = MAX_PIXELS):
         import torch
         if threads is None:  # AIGIF_THREADS lets a harness (the conformance measurement) vary it
             threads = int(os.environ.get("AIGIF_THREADS", "1"))
@@ -72,6 +85,9 @@ class Regenerator:
         self.model_dirs = model_dirs or {}
         self.threads = threads
         self.progress = progress
+        self.max_work = max_work      # pixels × steps per file (SPEC.md §16)
+        self.time_limit = time_limit  # seconds of denoising per file; None: no limit
+        self.max_pixels = max_pixels  # pixels of a payload decode (SPEC.md §16)
         self._pipes: dict[tuple, tuple] = {}
         deterministic(threads)
         _quiet_libraries()
@@ -99,8 +115,15 @@ class Regenerator:
         """Run the pipeline for ``f``; returns the PIL image. A failure inside
         torch or diffusers (a dtype a model cannot run in, say) is reported as
         E_REGEN_UNSUPPORTED, never as a traceback."""
+        work = f.width * f.height * int(f.fields.get("steps") or 1)
+        if work > self.max_work:  # before any model loads: a tiny file must not buy minutes of work
+            raise AigifError("E_BUDGET", f"{f.width}x{f.height} at {f.fields.get('steps')} steps is {work:,} pixel-steps, over "
+                             f"this regenerator's budget of {self.max_work:,} (raise it with --max-work)")
         try:
             return self._generate(f)
+        except _OverTime:
+            raise AigifError("E_BUDGET", f"regeneration took longer than the time limit of {self.time_limit} s "
+                             "(raise it with --time-limit)") from None
         except (RuntimeError, NotImplementedError, ValueError, TypeError, AttributeError) as exc:
             raise AigifError("E_REGEN_UNSUPPORTED", f"the {f.model} pipeline failed in {f.dtype}: {str(exc).splitlines()[0][:200]}") from None
 
@@ -114,6 +137,8 @@ class Regenerator:
         pipe.scheduler = own
         pipe.scheduler = loading.build_scheduler(pipe, f.fields.get("scheduler", "default"), self.reg)
         kw = pipeline_kwargs(f, self.reg)
+        if self.time_limit is not None:
+            kw["callback_on_step_end"] = self._deadline(time.monotonic() + self.time_limit)
         if f.noise == "unknown":
             raise AigifError("E_NOISE_UNAVAILABLE", "the file does not record its noise source")
         with contextlib.ExitStack() as stack:
@@ -133,6 +158,14 @@ class Regenerator:
             from ..noise.inject import use_noise
             with use_noise(stream):
                 return pipe(**kw).images[0]
+
+    @staticmethod
+    def _deadline(at: float):
+        def check(pipe, step, timestep, kwargs):  # diffusers' callback_on_step_end signature
+            if time.monotonic() > at:
+                raise _OverTime()
+            return kwargs
+        return check
 
     def render(self, f: AigifFile, use_payload: bool = False, approximate: bool = False) -> Result:
         """The image of a file: regenerated, or the pixel payload when asked or
@@ -164,6 +197,9 @@ class Regenerator:
         px = f.pixels
         if px is None:
             raise AigifError("E_UNSUPPORTED", "the file has no pixel payload")
+        if f.width * f.height > self.max_pixels:  # before decoding: 16384² RGB is 805 MB (SPEC.md §16)
+            raise AigifError("E_BUDGET", f"the {f.width}x{f.height} pixel payload is over this regenerator's budget of "
+                             f"{self.max_pixels:,} pixels (raise it with --max-pixels)")
         if px.codec != "png":  # generative and learned pixel codecs (SPEC.md Appendix H)
             from ..pixelcodecs import decode_payload
             return decode_payload(f, self)
