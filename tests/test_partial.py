@@ -75,3 +75,22 @@ def test_a_partial_extension_that_lists_nothing_is_not_canonical():
     with pytest.raises(AigifError) as e:
         codec.write(f, REG)
     assert e.value.code == "E_NONCANONICAL"
+
+
+def test_keep_pixels_of_a_pixel_bomb_is_refused_before_decoding(tmp_path):
+    """A small PNG whose header and metadata say 16384² (805 MB decoded) keeps no pixels."""
+    import struct
+    import time
+    import zlib
+
+    from aigif.png import chunk
+    ihdr = struct.pack(">IIBBBBB", 16384, 16384, 8, 2, 0, 0, 0)
+    text = b"parameters\0a red circle\n" + BASE.replace("Size: 64x64", "Size: 16384x16384").encode()
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"tEXt", text)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 65536)) + chunk(b"IEND", b""))
+    (tmp_path / "in.png").write_bytes(data)
+    t = time.perf_counter()
+    assert aigif(["convert", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"), "--keep-pixels"]) == 0
+    assert time.perf_counter() - t < 5
+    f = codec.read((tmp_path / "out" / "in.aigif").read_bytes(), REG)
+    assert f.pixels is None and (f.width, f.height) == (16384, 16384)

@@ -125,8 +125,12 @@ def _keep_pixels(conv, src: Path, header_size) -> None:
     from PIL import Image
 
     from ..file import PixelPayload
+    from ..regen import MAX_PIXELS
     from ..regen.pixels import canonical, encode_png
     size = (conv.file.width, conv.file.height)  # within SPEC.md §11: at most 16384 x 16384
+    if size[0] * size[1] > MAX_PIXELS:  # the decode budget of SPEC.md §16: no 805 MB image for a 1 MB file
+        conv.lost.append(f"pixels not kept: {size[0]}x{size[1]} is over the {MAX_PIXELS:,}-pixel budget")
+        return
     # Compare the size the container's header gives (read by the importer) before Pillow
     # opens the image: a hostile header (100000 x 100000) is refused without decoding,
     # and Pillow's bomb heuristic (DecompressionBombError above 179 Mpixel) never fires.
