@@ -149,6 +149,26 @@ def test_unregistered_model_through_user_mapping(regen, tmp_path):
     assert r.render(u).bit_exact  # same weights, same image
 
 
+def test_an_unregistered_models_known_hash_is_verified_before_use(regen, tmp_path):
+    """SPEC.md §5.3: a file naming its weights by hash never renders with other weights."""
+    from aigif.regen import Regenerator
+    from aigif.regen.encode import encode_fields
+    _, _, f = encode_fields(fields("tiny-sd1"), regen)
+    tiny = ROOT / REG.table("models").by_key["tiny-sd1"]["source"]["local"]
+    u = jsonform.from_json({**json.loads(json.dumps(jsonform.to_json(f))), "model": "unregistered-sd",
+                            "model_fields": {"weights_hash": "11" * 32, "model_name": "my-tiny"}})
+    with pytest.raises(AigifError) as e:  # a directory cannot be checked against a checkpoint hash
+        Regenerator(device="cpu", model_dirs={"name:my-tiny": tiny}).render(u)
+    assert e.value.code == "E_MODEL_HASH" and "--unverified-models" in str(e.value)
+    ckpt = tmp_path / "my-tiny.safetensors"
+    ckpt.write_bytes(b"not the weights the file names")
+    with pytest.raises(AigifError) as e:  # a file is hashed, and this one is not it
+        Regenerator(device="cpu", model_dirs={"hash:" + "11" * 32: ckpt}).render(u)
+    assert e.value.code == "E_MODEL_HASH"
+    r = Regenerator(device="cpu", model_dirs={"name:my-tiny": tiny}, unverified=True)
+    assert r.render(u).bit_exact  # the user vouched for the directory
+
+
 def test_record_api(regen, tmp_path):
     import diffusers
 

@@ -13,6 +13,8 @@ def add_regen_options(p) -> None:
     p.add_argument("--max-work", type=int, metavar="PIXEL_STEPS",
                    help="refuse a file whose width × height × steps is larger (E_BUDGET; default: 1024² × 128, SPEC.md §16)")
     p.add_argument("--time-limit", type=float, metavar="S", help="stop a file's denoising after S seconds (E_BUDGET)")
+    p.add_argument("--unverified-models", action="store_true",
+                   help="use a mapped directory for an unregistered model although its weights hash cannot be checked (SPEC.md §5.3)")
     p.add_argument("--max-pixels", type=int, metavar="N",
                    help="refuse to decode a pixel payload of more pixels (E_BUDGET; default: 8192², SPEC.md §16)")
 
@@ -35,4 +37,5 @@ def regenerator(args):
     from ..regen import Regenerator
     from ..regen.loading import parse_model_dirs
     return Regenerator(device=args.device, model_dirs=parse_model_dirs(args.model_dir), threads=args.threads, progress=args.progress,
-                       time_limit=args.time_limit, **{k: v for k in ("max_work", "max_pixels") if (v := getattr(args, k)) is not None})
+                       time_limit=args.time_limit, unverified=args.unverified_models,
+                       **{k: v for k in ("max_work", "max_pixels") if (v := getattr(args, k)) is not None})

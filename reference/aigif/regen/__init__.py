@@ -76,7 +76,8 @@ class _OverTime(Exception):
 class Regenerator:
     def __init__(self, device: str | None = None, model_dirs: dict[str, Path] | None = None,
                  threads: int | None = None, progress: bool = False, reg: Registry | None = None,
-                 max_work: int = MAX_WORK, time_limit: float | None = None, max_pixels: int = MAX_PIXELS):
+                 max_work: int = MAX_WORK, time_limit: float | None = None, max_pixels: int = MAX_PIXELS,
+                 unverified: bool = False):
         import torch
         if threads is None:  # AIGIF_THREADS lets a harness (the conformance measurement) vary it
             threads = int(os.environ.get("AIGIF_THREADS", "1"))
@@ -88,6 +89,7 @@ class Regenerator:
         self.max_work = max_work      # pixels × steps per file (SPEC.md §16)
         self.time_limit = time_limit  # seconds of denoising per file; None: no limit
         self.max_pixels = max_pixels  # pixels of a payload decode (SPEC.md §16)
+        self.unverified = unverified  # use mapped directories of unregistered models whose hash cannot be checked (§5.3)
         self._pipes: dict[tuple, tuple] = {}
         deterministic(threads)
         _quiet_libraries()
@@ -105,7 +107,7 @@ class Regenerator:
         """The loaded pipeline for a file's model and dtype (cached: one load per batch)."""
         key = self._pipe_key(f)
         if key not in self._pipes:
-            path = loading.locate(f.model, f.model_fields, self.reg, self.model_dirs)
+            path = loading.locate(f.model, f.model_fields, self.reg, self.model_dirs, self.unverified)
             pipe = loading.load_pipeline(f.model, f.dtype, self.device, path, self.reg)
             pipe.set_progress_bar_config(disable=not self.progress)
             self._pipes[key] = (pipe, pipe.scheduler)  # keep the model's own scheduler for "default"

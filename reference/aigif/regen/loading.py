@@ -40,7 +40,7 @@ def local_model_dir(local: str) -> Path | None:
     return None
 
 
-def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict[str, Path]) -> Path:
+def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict[str, Path], unverified: bool = False) -> Path:
     """The local directory of a model, or E_MODEL_UNAVAILABLE saying what to fetch."""
     entry = reg.table("models").by_key[model_key]
     src = entry.get("source") or {}
@@ -48,6 +48,7 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
         # only a mapping the user gave; the file's name and hash are lookup keys, never paths
         for k in (f"hash:{f_model_fields.get('weights_hash', b'').hex()}", f"name:{f_model_fields.get('model_name', '')}"):
             if k in model_dirs and not k.endswith(":"):
+                check_weights_hash(model_dirs[k], f_model_fields.get("weights_hash", b""), unverified)
                 return model_dirs[k]
         raise AigifError("E_MODEL_UNAVAILABLE", f"unregistered model {f_model_fields.get('model_name', '')!r}: "
                          "map it with --model-dir name:NAME=PATH or hash:HEX=PATH")
@@ -71,6 +72,22 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
                          f"`hf download {src['hub_repo']}{rev} --local-dir DIR` and pass --model-dir {model_key}=DIR "
                          f"(or use ${MODEL_DIR_ENV}/{model_key} as DIR)")
     raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} has no local copy; pass --model-dir {model_key}=PATH")
+
+
+def check_weights_hash(path: Path, weights_hash: bytes, unverified: bool) -> None:
+    """SPEC.md §5.3: an unregistered model's known hash (a prefix of its weights file's SHA-256)
+    is verified before use. A single file is hashed; a directory has no such file, so it is
+    used only when the user says so (``unverified``: --unverified-models)."""
+    if not weights_hash:
+        return
+    path = Path(path)
+    if path.is_file():
+        if bytes.fromhex(sha256_file(path))[:len(weights_hash)] != weights_hash:
+            raise AigifError("E_MODEL_HASH", f"{path} does not match the file's weights hash {weights_hash.hex()}")
+        return
+    if not unverified:
+        raise AigifError("E_MODEL_HASH", f"the file names its weights by hash ({weights_hash.hex()}), which a directory cannot be "
+                         f"checked against: map the checkpoint file itself, or pass --unverified-models to use {path} unchecked")
 
 
 def check_model_dir(path: Path, model_key: str, reg: Registry) -> None:
