@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from .. import __version__, codec, jsonform
@@ -171,7 +172,8 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
     """
     import torch
     reg = load()
-    regen = regen or Regenerator(device=pipe.device.type)
+    # the caller's own generation: no work budget (that guards against files from elsewhere, SPEC.md §16)
+    regen = regen or Regenerator(device=pipe.device.type, max_work=sys.maxsize)
     model, mfields = _model_key(pipe, reg)
     fam = reg.family_of(model)
     by_arg = {fl.arg: fl for fl in fam.fields if fl.arg}
