@@ -15,6 +15,13 @@ from .registry import Registry, load
 
 # ------------------------------------------------------------------ read
 def read(data: bytes, reg: Registry | None = None) -> AigifFile:
+    """The file held in ``data`` (SPEC.md §9), or :class:`~aigif.errors.AigifError`
+    with the first error's code and byte offset.
+
+    >>> f = read(open("vectors/parse/paper-example.aigif", "rb").read())
+    >>> f.model, f.prompt, f.seed, f.fields["steps"]
+    ('sd-1.5', 'A cute cat', 829557441, 50)
+    """
     reg = reg or load()
     data = bytes(data)
     start, end = container.read_container(data)                      # steps 1–5
@@ -43,7 +50,11 @@ def assign_strings(reg: Registry, f: AigifFile, strings: list[str]) -> None:
 
 
 def validate(data: bytes, reg: Registry | None = None) -> AigifError | None:
-    """None if ``data`` is a valid AIGIF file, else the first error."""
+    """None if ``data`` is a valid AIGIF file, else the first error.
+
+    >>> validate(b"GIF89a").code
+    'E_MAGIC'
+    """
     try:
         read(data, reg)
     except AigifError as err:
@@ -67,8 +78,8 @@ def strings_of(reg: Registry, f: AigifFile) -> list[str]:
 
 
 def write(f: AigifFile, reg: Registry | None = None) -> bytes:
-    """The canonical bytes of ``f``; raises AigifError for values the format
-    cannot hold (same codes a decoder would report)."""
+    """The canonical bytes of ``f`` (``write(read(b)) == b``, SPEC.md §9); raises
+    AigifError for values the format cannot hold (same codes a decoder would report)."""
     reg = reg or load()
     reg.table("models").entry(f.model)
     reg.table("devices").entry(f.device)
