@@ -15,8 +15,8 @@ from .registry import Registry, load
 
 # ------------------------------------------------------------------ read
 def read(data: bytes, reg: Registry | None = None) -> AigifFile:
-    """The file held in ``data`` (SPEC.md §9), or :class:`~aigif.errors.AigifError`
-    with the first error's code and byte offset.
+    """The file held in ``data`` (SPEC.md §9); raises ``AigifError`` with the first
+    error's code and byte offset.
 
     >>> f = read(open("vectors/parse/paper-example.aigif", "rb").read())
     >>> f.model, f.prompt, f.seed, f.fields["steps"]
