@@ -34,8 +34,8 @@ from aigif.registry import load  # noqa: E402
 IMAGES = {".png", ".jpg", ".jpeg", ".webp"}
 
 
-def make_aigif(dest: Path, n: int) -> list[Path]:
-    src = sorted((ROOT / "vectors" / "parse").glob("*.aigif"))
+def copies(src: list[Path], dest: Path, n: int) -> list[Path]:
+    """``n`` inputs cycled from ``src``, 500 to a folder, each name unique."""
     out = []
     for i in range(n):
         d = dest / f"d{i // 500:04d}"
@@ -44,18 +44,14 @@ def make_aigif(dest: Path, n: int) -> list[Path]:
         shutil.copyfile(src[i % len(src)], p)
         out.append(p)
     return out
+
+
+def make_aigif(dest: Path, n: int) -> list[Path]:
+    return copies(sorted((ROOT / "vectors" / "parse").glob("*.aigif")), dest, n)
 
 
 def make_images(dest: Path, n: int) -> list[Path]:
-    src = sorted(p for p in (ROOT / "tests" / "data" / "realworld").rglob("*") if p.suffix.lower() in IMAGES)
-    out = []
-    for i in range(n):
-        d = dest / f"d{i // 500:04d}"
-        d.mkdir(parents=True, exist_ok=True)
-        p = d / f"{i:06d}-{src[i % len(src)].name}"
-        shutil.copyfile(src[i % len(src)], p)
-        out.append(p)
-    return out
+    return copies(sorted(p for p in (ROOT / "tests" / "data" / "realworld").rglob("*") if p.suffix.lower() in IMAGES), dest, n)
 
 
 def loop_validate(files: list[Path]) -> float:
