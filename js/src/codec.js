@@ -219,16 +219,21 @@ export function read(bytes, options = {}) {
       }
     }
   }
-  let pixels = null;
-  if (savingPixels) {
+  // a payload's head (§6.3, §6.4): its table entry's ID, then its length, neither 0 nor over `limit`
+  const payloadHead = (table, what, limit, limitText) => {
     const at0 = pos;
     let id, len;
     [id, pos] = readExpcodeBytes(b, pos, bodyEnd);
-    const codec = reg.byId('pixel_codecs', id, at0);
+    const entry = reg.byId(table, id, at0);
     const lenAt = pos;
     [len, pos] = readUvarint(b, pos, bodyEnd);
-    if (len === 0n) fail('E_RANGE', 'pixel payload of length 0', lenAt);
-    if (len > MAX_PIXELS) fail('E_LIMIT', `pixel payload of ${len} bytes is over 256 MiB`, lenAt);
+    if (len === 0n) fail('E_RANGE', `${what} of length 0`, lenAt);
+    if (len > limit) fail('E_LIMIT', `${what} of ${len} bytes is over ${limitText}`, lenAt);
+    return [entry, len, lenAt];
+  };
+  let pixels = null;
+  if (savingPixels) {
+    const [codec, len, lenAt] = payloadHead('pixel_codecs', 'pixel payload', MAX_PIXELS, '256 MiB');
     need(len, 'pixel payload', lenAt);
     const data = b.subarray(pos, pos + Number(len));
     if (codec.key === 'png') checkPngHeader(data, width, height, pos);
@@ -237,14 +242,7 @@ export function read(bytes, options = {}) {
   }
   let modelPayload = null;
   if (savingModel) {
-    const at0 = pos;
-    let id, len;
-    [id, pos] = readExpcodeBytes(b, pos, bodyEnd);
-    const comp = reg.byId('model_compressors', id, at0);
-    const lenAt = pos;
-    [len, pos] = readUvarint(b, pos, bodyEnd);
-    if (len === 0n) fail('E_RANGE', 'model payload of length 0', lenAt);
-    if (len > MAX_MODEL) fail('E_LIMIT', `model payload of ${len} bytes is over 2 GiB`, lenAt);
+    const [comp, len, lenAt] = payloadHead('model_compressors', 'model payload', MAX_MODEL, '2 GiB');
     need(32, 'model payload SHA-256', pos);
     const hash = b.subarray(pos, pos + 32);
     pos += 32;

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .coerce import DECIMAL, RE_NUMBER, Coercer
+from .coerce import size as coerce_size
 from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, E_IMPORT_TOO_LARGE, ImportFailure
 from .generation import ImportedGeneration
@@ -379,10 +380,7 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
             gen.schedule = value
             gen.add_note(f"SD.Next 'Sampler sigma: {value}' read as the schedule type")
         elif key == "Size":
-            m = _RE_SIZE.match(value) if isinstance(value, str) else None
-            if not m:
-                raise ImportFailure(E_IMPORT_MALFORMED, f"A1111 parameter Size: {value!r} is not WIDTHxHEIGHT")
-            gen.width, gen.height = int(m.group(1)), int(m.group(2))
+            gen.width, gen.height = coerce_size(value, _RE_SIZE, "A1111 parameter Size:", "WIDTHxHEIGHT")
         elif key == "Denoising strength":
             d = _TYPED.float(value, key)
             if has_hires:

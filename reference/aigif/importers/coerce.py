@@ -106,6 +106,15 @@ class Coercer:
                 setattr(gen, attr, self.typed(data[key], kind, key))
 
 
+def size(value: Any, pattern: re.Pattern[str], what: str, form: str = "a size") -> tuple[int, int]:
+    """(width, height) from a size string a tool wrote (``pattern`` has the two as groups 1 and 2);
+    anything else is E_IMPORT_MALFORMED: "``what`` 'first 40 characters' is not ``form``"."""
+    m = pattern.match(value) if isinstance(value, str) else None
+    if not m:
+        raise malformed(f"{what} {str(value)[:40]!r} is not {form}")
+    return int(m.group(1)), int(m.group(2))
+
+
 def load_json_object(text: str, what: str) -> dict:
     """The JSON object a tool wrote; anything else (bad JSON, too deep, a list) is E_IMPORT_MALFORMED."""
     try:

@@ -77,6 +77,14 @@ MAX_SIDE = 16384
 WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 
 
+#: what the ``source`` extension's settings keep of an imported generation: settings key -> attribute
+#: (an empty value is left out; clip_skip 0 is kept)
+SOURCE_SETTINGS = {
+    "eta_noise_seed_delta": "eta_noise_seed_delta", "vae": "vae", "hires": "hires", "denoise": "denoise",
+    "batch_size": "batch_size", "loras": "loras", "rng": "rng", "sampler": "sampler", "schedule": "schedule",
+    "clip_skip": "clip_skip", "model": "model_name", "model_hash": "model_hash", "source_version": "source_version",
+}
+
 def model_stem(name: str) -> str:
     """A model's name without its directory and weight-file extension, every other dot kept."""
     base = PurePath(name.replace("\\", "/")).name
@@ -279,27 +287,7 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
     f.device, f.dtype, f.text_coder = "unknown", "float16", "deflate"
     # what the platform decides is the fidelity class (SPEC.md §12.4), not the recipe: a note
     conv.notes.append("platform: the source records no GPU/CUDA/versions (device 'unknown')")
-    settings = {}
-    for k in ("eta_noise_seed_delta", "vae", "hires", "denoise", "batch_size"):
-        v = getattr(gen, k, None)
-        if v not in (None, [], {}):
-            settings[k] = v
-    if gen.loras:
-        settings["loras"] = gen.loras
-    if gen.rng:
-        settings["rng"] = gen.rng
-    if gen.sampler:
-        settings["sampler"] = gen.sampler
-    if gen.schedule:
-        settings["schedule"] = gen.schedule
-    if gen.clip_skip is not None:
-        settings["clip_skip"] = gen.clip_skip
-    if gen.model_name:
-        settings["model"] = gen.model_name
-    if gen.model_hash:
-        settings["model_hash"] = gen.model_hash
-    if gen.source_version:
-        settings["source_version"] = gen.source_version
+    settings = {key: v for key, attr in SOURCE_SETTINGS.items() if (v := getattr(gen, attr, None)) not in (None, "", [], {})}
     if unknown:
         settings["unknown"] = unknown
     settings.update({f"extra.{k}": v for k, v in (gen.extra or {}).items()})

@@ -24,8 +24,8 @@ import re
 from typing import Any
 
 from .coerce import Coercer, load_json_object
+from .coerce import size as coerce_size
 from .containers import RawMetadata, TextItem
-from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
 
 _TYPED = Coercer("Draw Things")
@@ -61,10 +61,7 @@ def read_text(text: str, *, container: str = "png:iTXt:XML:com.adobe.xmp:exif:Us
     _TYPED.fill(gen, data, TYPED_FIELDS)
     size = data.get("size")
     if size is not None:
-        m = _RE_SIZE.match(size) if isinstance(size, str) else None
-        if not m:
-            raise ImportFailure(E_IMPORT_MALFORMED, f"Draw Things size {str(size)[:40]!r} is not WIDTHxHEIGHT")
-        gen.width, gen.height = int(m.group(1)), int(m.group(2))
+        gen.width, gen.height = coerce_size(size, _RE_SIZE, "Draw Things size", "WIDTHxHEIGHT")
     v2 = data.get("v2")
     if isinstance(v2, dict):
         gen.extra["v2"] = v2

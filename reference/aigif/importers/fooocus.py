@@ -31,6 +31,7 @@ import re
 
 from .a1111 import FOOOCUS_SYNTAX_LOST
 from .coerce import LENIENT, Coercer, load_json_object
+from .coerce import size as coerce_size
 from .containers import RawMetadata, TextItem
 from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
@@ -82,10 +83,7 @@ def read_text(text: str, *, container: str = "png:tEXt:parameters") -> ImportedG
     _TYPED.fill(gen, data, TYPED_FIELDS)
     res = data.get("resolution")
     if res is not None:
-        m = _RE_RES.match(res) if isinstance(res, str) else None
-        if not m:
-            raise ImportFailure(E_IMPORT_MALFORMED, f"Fooocus resolution {str(res)[:40]!r} is not '(width, height)'")
-        gen.width, gen.height = int(m.group(1)), int(m.group(2))
+        gen.width, gen.height = coerce_size(res, _RE_RES, "Fooocus resolution", "'(width, height)'")
     vae = _TYPED.str(data.get("vae"), "vae")
     if vae is not None and vae != "Default (model)":
         gen.vae = vae

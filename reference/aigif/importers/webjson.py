@@ -23,8 +23,8 @@ import re
 from typing import Any
 
 from .coerce import LENIENT, Coercer, load_json_object
+from .coerce import size as coerce_size
 from .containers import RawMetadata, TextItem
-from .errors import E_IMPORT_MALFORMED, ImportFailure
 from .generation import ImportedGeneration
 
 _TYPED = Coercer("JSON parameter", strings=LENIENT)
@@ -89,10 +89,7 @@ def read_text(text: str, *, container: str = "png:tEXt:parameters") -> ImportedG
     size_key = next((k for k in SIZE_KEYS if data.get(k) is not None), None)
     if size_key is not None:
         used.add(size_key)
-        m = _RE_RES.match(data[size_key]) if isinstance(data[size_key], str) else None
-        if not m:
-            raise ImportFailure(E_IMPORT_MALFORMED, f"JSON parameter {size_key} {_short(data[size_key])!r} is not a size")
-        w, h = int(m.group(1)), int(m.group(2))
+        w, h = coerce_size(data[size_key], _RE_RES, f"JSON parameter {size_key}")
         if gen.width is not None and (gen.width, gen.height) != (w, h):
             gen.add_lost(f"JSON parameters give two sizes: {gen.width}x{gen.height} and {size_key} {w}x{h}")
         else:

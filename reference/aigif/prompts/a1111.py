@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .common import Chunk, PromptSyntaxUnsupported, merge_equal
+from .common import Chunk, Pieces, PromptSyntaxUnsupported, Tokenize, merge_equal
 
 # ---------------------------------------------------------------------------
 # Extra networks and composable prompts (processed before anything else)
@@ -362,8 +362,8 @@ COMMA_BACKTRACK = 20  #: A1111's ``comma_padding_backtrack`` default
 
 
 def chunks(
-    pieces: list[tuple[str, float]],
-    tokenize: Callable[[list[str]], list[list[int]]],
+    pieces: Pieces,
+    tokenize: Tokenize,
     *,
     comma_token: int | None,
     chunk_len: int = 75,

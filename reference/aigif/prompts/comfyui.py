@@ -19,9 +19,8 @@ are made with nodes in ComfyUI, not in the text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from .common import Chunk, PromptSyntaxUnsupported, one_piece, whole
+from .common import Chunk, Pieces, PromptSyntaxUnsupported, Tokenize, one_piece, whole
 
 subprompts = one_piece
 schedule = whole
@@ -113,13 +112,7 @@ def words(segment: str) -> list[str]:
     return [w for w in words if w != ""]
 
 
-def chunks(
-    pieces: list[tuple[str, float]],
-    tokenize: Callable[[list[str]], list[list[int]]],
-    *,
-    comma_token: int | None,
-    chunk_len: int = 75,
-) -> list[Chunk]:
+def chunks(pieces: Pieces, tokenize: Tokenize, *, comma_token: int | None, chunk_len: int = 75) -> list[Chunk]:
     """``tokenize_with_weights``: each word's tokens are a group, placed whole in a chunk where they fit.
 
     A group that does not fit in what is left of the chunk starts the next

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 #: The model tokenizer applied to each piece's text: no special tokens, no truncation.
 Tokenize = Callable[[list[str]], list[list[int]]]
+#: A prompt's weighted pieces, in order: (text, weight); ``("BREAK", -1.0)`` ends a chunk where a syntax has BREAK.
+Pieces = list[tuple[str, float]]
 
 
 class PromptSyntaxUnsupported(Exception):

@@ -29,10 +29,9 @@ token embeddings as ``empty + (z - empty) * w``. Everything else raises
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from .common import Chunk, PromptSyntaxUnsupported, one_piece, whole
+from .common import Chunk, Pieces, PromptSyntaxUnsupported, Tokenize, one_piece, whole
 
 subprompts = one_piece
 schedule = whole
@@ -172,13 +171,7 @@ def fragments(text: str) -> list[tuple[str, float]]:
     return fused
 
 
-def chunks(
-    pieces: list[tuple[str, float]],
-    tokenize: Callable[[list[str]], list[list[int]]],
-    *,
-    comma_token: int | None,
-    chunk_len: int = 75,
-) -> list[Chunk]:
+def chunks(pieces: Pieces, tokenize: Tokenize, *, comma_token: int | None, chunk_len: int = 75) -> list[Chunk]:
     """One chunk: each fragment tokenized on its own, concatenated; longer prompts are refused (see above)."""
     chunk = Chunk()
     for ids, (_, weight) in zip(tokenize([t for t, _ in pieces]), pieces):

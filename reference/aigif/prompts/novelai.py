@@ -14,10 +14,8 @@ describe as the same 75-token scheme; it is not checked.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from . import a1111
-from .common import Chunk, merge_equal, one_piece, whole
+from .common import Chunk, Pieces, Tokenize, merge_equal, one_piece, whole
 
 subprompts = one_piece
 schedule = whole
@@ -59,13 +57,7 @@ def _apply(res: list[list], start: int, up: bool) -> None:
         piece[1] = piece[1] * CURLY if up else piece[1] / CURLY
 
 
-def chunks(
-    pieces: list[tuple[str, float]],
-    tokenize: Callable[[list[str]], list[list[int]]],
-    *,
-    comma_token: int | None,
-    chunk_len: int = 75,
-) -> list[Chunk]:
+def chunks(pieces: Pieces, tokenize: Tokenize, *, comma_token: int | None, chunk_len: int = 75) -> list[Chunk]:
     """A1111's chunking (75 tokens, comma back-track); NovelAI has no BREAK, so no piece is one."""
     # a piece ("BREAK", -1.0) cannot come out of fragments() above: weights stay positive
     return a1111.chunks(pieces, tokenize, comma_token=comma_token, chunk_len=chunk_len)

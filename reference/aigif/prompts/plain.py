@@ -7,9 +7,7 @@ is dropped. No character has a meaning of its own and there is no schedule.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from .common import Chunk, one_piece, whole
+from .common import Chunk, Pieces, Tokenize, one_piece, whole
 
 subprompts = one_piece
 schedule = whole
@@ -20,13 +18,7 @@ def fragments(text: str) -> list[tuple[str, float]]:
     return [(text, 1.0)]
 
 
-def chunks(
-    pieces: list[tuple[str, float]],
-    tokenize: Callable[[list[str]], list[list[int]]],
-    *,
-    comma_token: int | None,
-    chunk_len: int = 75,
-) -> list[Chunk]:
+def chunks(pieces: Pieces, tokenize: Tokenize, *, comma_token: int | None, chunk_len: int = 75) -> list[Chunk]:
     """One chunk: the pieces' tokens in order, cut after ``chunk_len`` (diffusers truncates)."""
     tokens: list[int] = []
     weights: list[float] = []
