@@ -19,26 +19,38 @@ A1111_NAMES = {"dpmpp-2m-karras": "DPM++ 2M Karras", "euler-a": "Euler a", "ddim
                "dpmpp-sde-karras": "DPM++ SDE Karras", "unipc": "UniPC", "dpmpp-2m-sde-karras": "DPM++ 2M SDE Karras", "pndm": "PLMS"}
 
 
-def corpus(name: str) -> list[tuple[str, str]]:
+#: columns a TSV corpus may give to replace the generated settings (a held-out set with real seeds and settings)
+SETTING_COLUMNS = {"seed": int, "width": int, "height": int, "steps": int, "guidance": float}
+
+
+def rows(name: str) -> list[dict]:
+    """The rows of a named corpus (``parti``, ``sd-long``), or of a TSV file given by path: a ``prompt``
+    column, optionally ``negative`` and any of :data:`SETTING_COLUMNS`."""
     if name == "parti":
         with open(PARTI, newline="", encoding="utf-8") as fh:
-            return [(r["Prompt"], "") for r in csv.DictReader(fh, delimiter="\t")]
-    with open(SD_LONG, newline="", encoding="utf-8") as fh:
-        return [(r["prompt"], r["negative"]) for r in csv.DictReader(fh, delimiter="\t")]
+            return [{"prompt": r["Prompt"]} for r in csv.DictReader(fh, delimiter="\t")]
+    with open(SD_LONG if name == "sd-long" else name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def corpus(name: str) -> list[tuple[str, str]]:
+    return [(r["prompt"], r.get("negative") or "") for r in rows(name)]
 
 
 def generations(name: str, seed: int = 2024):
-    """(prompt, negative, settings dict) for every prompt of a corpus."""
+    """(prompt, negative, settings dict) for every prompt of a corpus; settings the corpus gives are used."""
     rng = random.Random(seed)
-    for prompt, negative in corpus(name):
+    for row in rows(name):
         square = rng.random() < 0.6
         h = rng.choice(SIZES)
-        yield prompt, negative, {
+        s = {
             "seed": rng.getrandbits(32), "height": h, "width": h if square else rng.choice(SIZES),
             "steps": rng.randint(20, 50), "guidance": rng.choice([5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0]),
             "scheduler": rng.choice(SCHEDULERS), "gpu": rng.choice(["rtx-3090", "rtx-4090", "a100-80gb", "rtx-3060"]),
             "cuda": rng.choice(["cu118", "cu121", "cu124"]),
         }
+        s.update({k: cast(row[k]) for k, cast in SETTING_COLUMNS.items() if row.get(k) not in (None, "")})
+        yield row["prompt"], row.get("negative") or "", s
 
 
 def aigif_file(prompt: str, negative: str, s: dict, text_coder: str = "deflate"):

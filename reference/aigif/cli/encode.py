@@ -7,6 +7,7 @@ import os
 from ..errors import AigifError
 from ..fsutil import atomic_write
 from ..prompts.a1111 import EMPHASIS_KEYS
+from ..regen.encode import SOFTWARE_LEVELS
 from ..safetext import printable
 from .common import add_force, check_output, did_you_mean
 from .regen_args import add_regen_options, check_device, regenerator
@@ -31,6 +32,9 @@ def add_arguments(p):
     p.add_argument("--field", action="append", metavar="NAME=VALUE", help="any other family field (VALUE parsed as JSON when it can be)")
     p.add_argument("--keep-pixels", action="store_true", help="embed the image as a lossless PNG payload")
     p.add_argument("--text-coder", help="force a text coder (default: the smallest)")
+    p.add_argument("--software", default="compact", choices=list(SOFTWARE_LEVELS),
+                   help="software versions to record: compact = what a verifier compares (torch, diffusers, transformers, "
+                        "CPU kernels), full = also the writer, none = none (then no bit-exact promise) (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, metavar="FILE.aigif", help="the file to write (refused if it exists, unless --force)")
     p.add_argument("--png", metavar="OUT.png", help="also write the generated image")
     add_force(p)
@@ -116,7 +120,7 @@ def run(args) -> int:
          "dtype": args.dtype, "noise": args.noise, "fields": fields, "extensions": ext}
     from ..regen import pixels
     from ..regen.encode import encode_fields
-    image, data, f = encode_fields(d, regen, keep_pixels=args.keep_pixels, text_coder=args.text_coder)
+    image, data, f = encode_fields(d, regen, keep_pixels=args.keep_pixels, text_coder=args.text_coder, software=args.software)
     atomic_write(args.output, data)
     msg = f"{args.output}: {len(data)} bytes"
     if args.png:

@@ -18,14 +18,26 @@ from . import Regenerator, loading, pixels
 WRITER = "aigif-reference " + ".".join(__version__.split(".")[:2])  # major.minor: what decides the output
 
 
-def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len: int = 8) -> AigifFile:
-    """Record the platform, software versions and digest of a generated image."""
+#: what ``software=`` writes of the ``software`` extension (SPEC.md §6.2.3): ``compact`` holds what a
+#: verifier compares to predict a bit-exact image (§12.4: torch, diffusers, transformers, and the CPU kernels on
+#: CPU), ``full`` adds the writer, ``none`` writes no extension (the fidelity of such a file is at best
+#: "within tolerance"); a field left out is written as ""
+SOFTWARE_LEVELS = {"compact": ("torch", "diffusers", "transformers", "cpu"),
+                   "full": ("torch", "diffusers", "transformers", "cpu", "writer"), "none": ()}
+
+
+def stamp(f: AigifFile, regen: Regenerator, image, keep_pixels: bool, digest_len: int = 8, software: str = "compact") -> AigifFile:
+    """Record the platform, software versions (as much as ``software`` says) and digest of a generated image."""
+    if software not in SOFTWARE_LEVELS:
+        raise AigifError("E_FIELDS", f"software={software!r}: one of {', '.join(SOFTWARE_LEVELS)}")
     p = regen.platform
     f.device = p.device
     f.platform = p.platform_fields(regen.reg)
-    f.extensions = [e for e in f.extensions if e.key != "software"] + [Extension.of("software", {
-        "torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers,
-        "cpu": p.cpu_capability if p.device == "cpu" else "", "writer": WRITER}, regen.reg)]
+    f.extensions = [e for e in f.extensions if e.key != "software"]
+    if SOFTWARE_LEVELS[software]:
+        versions = {"torch": p.torch, "diffusers": p.diffusers, "transformers": p.transformers,
+                    "cpu": p.cpu_capability if p.device == "cpu" else "", "writer": WRITER}
+        f.extensions.append(Extension.of("software", {k: v if k in SOFTWARE_LEVELS[software] else "" for k, v in versions.items()}, regen.reg))
     f.extensions.sort(key=lambda e: e.tag)
     px = pixels.canonical(image)
     f.digest = pixels.digest(px, digest_len)
@@ -53,12 +65,12 @@ def smallest(f: AigifFile, reg: Registry) -> AigifFile:
     return f
 
 
-def encode_fields(fields: dict, regen: Regenerator, keep_pixels: bool = False, text_coder: str | None = None):
-    """Fields (the JSON shape, registry defaults for what is missing) -> (image, file bytes)."""
+def encode_fields(fields: dict, regen: Regenerator, keep_pixels: bool = False, text_coder: str | None = None, software: str = "compact"):
+    """Fields (the JSON shape, registry defaults for what is missing) -> (image, file bytes); ``software``: see :data:`SOFTWARE_LEVELS`."""
     f = jsonform.from_json(fields, regen.reg)
     codec.write(f, regen.reg)  # reject impossible values before spending time on generation
     image = regen.generate(f)
-    stamp(f, regen, image, keep_pixels)
+    stamp(f, regen, image, keep_pixels, software=software)
     if text_coder:
         f.text_coder = text_coder
     else:
@@ -160,7 +172,7 @@ def _scheduler_key(pipe, model_key: str, reg: Registry, regen: Regenerator) -> s
 
 
 def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixels: bool = False, regen: Regenerator | None = None,
-           prompt_syntax: str = "plain", **call_kwargs):
+           prompt_syntax: str = "plain", software: str = "compact", **call_kwargs):
     """Call ``pipe(**call_kwargs)`` and return (image, AigifFile); write it to ``path`` if given.
 
     ``generator`` must be a seeded torch.Generator (its initial seed is
@@ -169,6 +181,7 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
     ``prompt_syntax`` (a key of the registry's prompt_syntaxes) says how the
     prompts are read: ``plain`` is what the pipeline itself does with them;
     another syntax (``"a1111"``) generates with that reading instead.
+    ``software`` says how much of the software versions to record (:data:`SOFTWARE_LEVELS`).
     """
     import torch
     reg = load()
@@ -204,7 +217,7 @@ def record(pipe, path: str | None = None, *, noise: str = "torch-cpu", keep_pixe
         f.extensions.append(Extension.of("prompts", {"syntax": prompt_syntax, "emphasis": 0, "pad_conds": 0}, reg))
     regen.adopt(f, pipe)
     image = regen.generate(f)
-    stamp(f, regen, image, keep_pixels)
+    stamp(f, regen, image, keep_pixels, software=software)
     smallest(f, reg)
     if path is not None:
         from ..fsutil import atomic_write
