@@ -2,7 +2,6 @@
 and every corruption yields a typed error, never anything else."""
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -305,13 +304,3 @@ def test_writer_rejects_what_a_decoder_would():
         with pytest.raises(AigifError) as e:
             codec.write(paper(**bad))
         assert e.value.code == code, bad
-
-
-def test_the_api_examples_run_as_written(monkeypatch):
-    """The examples the Python API page shows (codec's docstrings) are doctests."""
-    import doctest
-
-    from aigif import codec as module
-    monkeypatch.chdir(Path(__file__).resolve().parents[1])
-    result = doctest.testmod(module)
-    assert result.attempted >= 3 and result.failed == 0

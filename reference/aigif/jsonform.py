@@ -125,6 +125,14 @@ def from_json(d: dict, reg: Registry | None = None) -> AigifFile:
 
 
 def new(model: str, reg: Registry | None = None, **kw) -> AigifFile:
-    """An AigifFile with registry defaults for everything not given."""
+    """An AigifFile with registry defaults for everything not given.
+
+    >>> from aigif import codec, jsonform
+    >>> f = jsonform.new("sd-1.5", prompt="A cute cat", height=512, width=512, seed=42)
+    >>> f.fields["scheduler"], f.fields["steps"], f.fields["guidance"]
+    ('default', 50, 7.5)
+    >>> jsonform.to_json(f)["prompt"], len(codec.write(f))
+    ('A cute cat', 33)
+    """
     d = {"model": model, **kw}
     return from_json(d, reg)

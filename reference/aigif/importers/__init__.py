@@ -1,8 +1,20 @@
 """Import generation metadata from images made by existing AI image tools.
 
 >>> from aigif.importers import read_generation
->>> gen = read_generation("image.png")        # a path, or the file's bytes
->>> gen.source_tool, gen.prompt, gen.seed, gen.sampler
+>>> gen = read_generation("tests/data/realworld/a1111/sd-webui-png.png")  # a path, or the file's bytes
+>>> gen.source_tool, gen.seed, gen.sampler, (gen.width, gen.height)
+('AUTOMATIC1111', 3782896554, 'DPM++ 2M', (1024, 1024))
+
+and :func:`.convert.convert` turns it into an AIGIF file, with a report of
+what it carried and what it could not express:
+
+>>> from aigif import codec
+>>> from aigif.importers.convert import convert
+>>> conv = convert(gen)
+>>> conv.file.model, conv.file.fields["scheduler"], conv.lost
+('unregistered-sdxl', 'k-dpmpp-2m-karras', [])
+>>> len(codec.write(conv.file))
+336
 
 An importer reads the generation metadata that AUTOMATIC1111 (and Forge,
 SD.Next), ComfyUI, Fooocus, InvokeAI and NovelAI embed in the images they
