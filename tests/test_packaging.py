@@ -30,7 +30,8 @@ def test_wheel_carries_registry_and_models(wheel):
         if local:
             name = Path(local).name
             assert f"aigif/_models/{name}/model_index.json" in names
-            for w in m.get("weights", []):
+            assert m["files"], f"{m['key']}: a bundled model lists the files that decide its image"
+            for w in m["files"]:
                 assert f"aigif/_models/{name}/{w['file']}" in names, w["file"]
     assert "aigif/_registry/prompt_model.bin" in names
     assert "aigif/text/prompt_model.bin" not in names  # one home: beside the registry

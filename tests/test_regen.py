@@ -42,7 +42,7 @@ def test_conformance_models_are_committed():
     for key in TINY:
         m = REG.table("models").by_key[key]
         assert (ROOT / m["source"]["local"] / "model_index.json").is_file(), key
-        assert m.get("weights"), f"{key}: the registry must list the SHA-256 of its weight files"
+        assert m.get("files"), f"{key}: the registry must list the SHA-256 of its files"
 
 
 @pytest.mark.parametrize("model", TINY)
@@ -347,15 +347,15 @@ def test_model_dir_weights_verified_before_loading(tmp_path, monkeypatch):
 
 
 def test_model_without_registered_hashes_is_not_bit_exact(regen):
-    """sdxl-base-1.0 lists no weight hashes: whatever directory it is pointed at, bit-exact is not promised."""
+    """sdxl-base-1.0 lists no file hashes: whatever directory it is pointed at, bit-exact is not promised."""
     from aigif.regen.encode import encode_fields
     from aigif.regen.platform import fidelity
-    assert not REG.table("models").by_key["sdxl-base-1.0"].get("weights")
+    assert not REG.table("models").by_key["sdxl-base-1.0"].get("files")
     _, _, f = encode_fields(fields("tiny-sdxl"), regen)
     assert fidelity(f, regen.platform)[0] == "bit-exact"
     f.model = "sdxl-base-1.0"
     cls, why = fidelity(f, regen.platform)
-    assert cls == "unknown" and "no weight hashes" in why
+    assert cls == "unknown" and "no file hashes" in why
 
 
 def test_work_budget_refuses_a_tiny_file_asking_for_huge_work_before_loading():

@@ -471,7 +471,9 @@ def save_pipeline(pipe, fam, cfg, outdir: Path, tok_dirs: dict, train_s: float):
         raise RuntimeError(f"pickled weights written: {bad}")
     den = getattr(pipe, "unet", None) or pipe.transformer
     vae_scale = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
-    files = sorted(outdir.rglob("*.safetensors"))
+    # every file diffusers reads (configs, tokenizer files, weights), not the weights alone: each one
+    # decides the image, and tools/sync_model_registry.py lists them all in the registry (SPEC.md §12.2)
+    files = sorted((p for p in outdir.rglob("*") if p.is_file()), key=lambda p: p.relative_to(outdir).as_posix().encode())
     desc = {
         "name": fam["name"],
         "description": fam["description"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import AigifError
 from ..fsutil import sha256_file
 from ..registry import Registry, load
+from . import modelfiles
 
 MODEL_DIR_ENV = "AIGIF_MODEL_DIR"
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,7 +92,8 @@ def check_weights_hash(path: Path, weights_hash: bytes, unverified: bool) -> Non
 
 
 def check_model_dir(path: Path, model_key: str, reg: Registry) -> None:
-    """A model path must be a diffusers directory of the model's family (E_MODEL_UNAVAILABLE)."""
+    """A model path must be a diffusers directory of the model's family (E_MODEL_UNAVAILABLE).
+    A first look, for clear messages; :func:`load_pipeline` checks again on the bytes it loads."""
     path = Path(path)
     pipeline = reg.family_of(model_key).raw["pipeline"]
     if path.is_file() and path.suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
@@ -113,32 +115,33 @@ def check_model_dir(path: Path, model_key: str, reg: Registry) -> None:
                          f"{reg.family_of(model_key).key} family, whose pipeline is {pipeline}")
 
 
-def verify_weights(path: Path, entry: dict) -> None:
-    """Check the registry's SHA-256 of each weight file (E_MODEL_HASH)."""
-    for w in entry.get("weights", []):
-        try:
-            digest = sha256_file(path / w["file"])
-        except OSError:
-            raise AigifError("E_MODEL_UNAVAILABLE", f"{entry['key']}: weight file {w['file']} is missing") from None
-        if digest != w["sha256"]:
-            raise AigifError("E_MODEL_HASH", f"{entry['key']}: {w['file']} does not match the registry's SHA-256")
-
-
 def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Registry | None = None):
+    """Load a model directory the way SPEC.md §12.2 asks: every file that decides the image is
+    read once, checked (family classes, the registered architecture facts, the registry's
+    SHA-256 of each file, the bounds of §16), and diffusers loads a private copy of exactly
+    those bytes (:mod:`.modelfiles`), so nothing changed in ``path`` after the check is used."""
     import diffusers
     import torch
     reg = reg or load()
     entry = reg.table("models").by_key[model_key]
     path = Path(path)
-    check_model_dir(path, model_key, reg)  # before diffusers reads anything from it
-    verify_weights(path, entry)
+    check_model_dir(path, model_key, reg)  # before anything is read from it
     family = reg.family_of(model_key)
     cls = getattr(diffusers, family.raw["pipeline"])  # a name from the registry, never from the file
     torch_dtype = getattr(torch, reg.table("dtypes").by_key[dtype]["torch_dtype"])
-    try:
-        pipe = cls.from_pretrained(str(path), dtype=torch_dtype, use_safetensors=True, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
+    with modelfiles.private_dir() as tmp:
+        st = modelfiles.stage(path, model_key, entry.get("files"), Path(tmp))
+        modelfiles.check_classes(st, model_key, family)
+        modelfiles.check_architecture(st, model_key, entry.get("architecture"))
+        modelfiles.check_small_hashes(st)
+        modelfiles.stage_weights(st, model_key)
+        modelfiles.check_bounds(st, model_key, family, torch_dtype.itemsize)
+        try:
+            pipe = cls.from_pretrained(str(st.dir), dtype=torch_dtype, use_safetensors=True, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from {path}: {str(exc).splitlines()[0]}") from None
+    # the private copy is gone (its tensors are in memory); say where the model came from
+    pipe.register_to_config(_name_or_path=str(path))
     # from_pretrained(dtype=...) leaves some components (the SD3 transformer without accelerate,
     # diffusers 0.42) in float32: cast every component, so the file's dtype holds throughout
     return pipe.to(device=device, dtype=torch_dtype)

@@ -47,12 +47,13 @@ def current(device: str | None = None, reg: Registry | None = None) -> Platform:
 def fidelity(f: AigifFile, here: Platform, reg: Registry | None = None) -> tuple[str, str]:
     """(class, reason): 'bit-exact', 'within-tolerance' or 'unknown' (SPEC.md §12.4).
 
-    Only weights the registry lists SHA-256 hashes for are checked before use, so a
-    model without them (an unregistered one included) cannot promise the same image."""
+    Only a model whose files the registry lists SHA-256 hashes for (``files``: configs,
+    tokenizer files and weights) is checked before use, so a model without them (an
+    unregistered one included) cannot promise the same image."""
     sw = f.extension_fields("software")
     entry = (reg or load()).table("models").by_key.get(f.model) or {}
-    if not entry.get("weights"):
-        return "unknown", f"the registry lists no weight hashes for {f.model}: the local weights cannot be checked"
+    if not entry.get("files"):
+        return "unknown", f"the registry lists no file hashes for {f.model}: the local files cannot be checked"
     if f.device == "unknown" or (f.device == "cuda" and f.platform.get("gpu") == "unknown"):
         return "unknown", "the file does not record the platform"
     if f.device != here.device:
