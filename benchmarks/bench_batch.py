@@ -3,6 +3,7 @@ the same inputs, measured in one run; then the cost model at 100 million files.
 
     python benchmarks/bench_batch.py                 # 10,000 .aigif, 5,000 images, 24 decodes
     python benchmarks/bench_batch.py --validate 2000 --convert 1000 --decode 8   # quicker
+    python benchmarks/bench_batch.py --memory 10000 100000    # driver peak RSS: validate, then its resume
 
 Inputs are made in a temporary directory: copies of ``vectors/parse/*.aigif``
 (validate) and of the images under ``tests/data/realworld`` (convert), spread
@@ -105,14 +106,50 @@ def make_tiny(dest: Path, n: int) -> list[Path]:
     return out
 
 
+MEASURE = """
+import os, resource, sys, time
+from aigif.batch.driver import run_batch
+t = time.perf_counter()
+s = run_batch("validate", [sys.argv[1]], outdir=None, results_path=sys.argv[2], opts={"budget": 600},
+              workers=2, chunk=256, progress=False, out=open(os.devnull, "w"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t, s["ran"], s["inputs"])
+"""
+
+
+def memory(sizes: list[int], reference: Path) -> None:
+    """The driver's peak RSS (its own process: the Ray workers and daemons are
+    others) for a validate of N files, then for the re-run that skips them
+    all (the resume index over N rows); each in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(reference)}
+    print(f"# driver peak RSS, aigif batch validate, 2 workers (code: {reference})\n")
+    print("| files | run: peak RSS | run: s | resume (all skipped): peak RSS | resume: s |")
+    print("|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="aigif-bench-mem-") as tmp:
+            t = Path(tmp)
+            make_aigif(t / "v", n)
+            out = []
+            for _ in range(2):  # the run, then the resume
+                r = subprocess.run([sys.executable, "-c", MEASURE, str(t / "v"), str(t / "r")], env=env, check=True,
+                                   capture_output=True, text=True)
+                kib, sec, ran, inputs = r.stdout.split()[-4:]
+                out.append((int(kib) / 1024, float(sec)))
+            print(f"| {n:,} | {out[0][0]:,.0f} MiB | {out[0][1]:.1f} | {out[1][0]:,.0f} MiB | {out[1][1]:.1f} |", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--memory", type=int, nargs="+", metavar="N", help="only measure the driver's peak RSS for these sizes")
+    ap.add_argument("--reference", type=Path, default=ROOT / "reference", help="(--memory) the aigif package's parent directory")
     ap.add_argument("--validate", type=int, default=10_000, help=".aigif files to validate")
     ap.add_argument("--convert", type=int, default=5_000, help="images to convert")
     ap.add_argument("--decode", type=int, default=24, help="tiny-sd1 files to decode (batched)")
     ap.add_argument("--decode-single", type=int, default=6, help="of those, decoded one per process (model loaded each time)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
+    if args.memory:
+        memory(args.memory, args.reference.resolve())
+        return 0
     import ray
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     fig: dict = {"cpus": os.cpu_count(), "ray": ray.__version__}

@@ -260,6 +260,40 @@ def test_cli_page_shows_examples(site):
     assert "aigif-validate FILE..." in text and "aigif list schedulers" in text
 
 
+def _help_blocks(page: str, kind: str) -> list[str]:
+    return re.findall(rf'<div class="aigif-help aigif-help-{kind}"[^>]*>\n\n```text\n(.*?)\n```\n\n</div>', page, re.S)
+
+
+def test_cli_help_fits_a_phone():
+    """Each --help is on the page twice: WIDE and NARROW columns (a phone, 390 px, gets the narrow
+    one), with the same text; no line is longer than its width unless it is one part that cannot be
+    broken (a choice list such as `aigif list`'s, an option with its values alone on its line)."""
+    page = cli_pages.page()
+    wide, narrow = _help_blocks(page, "wide"), _help_blocks(page, "narrow")
+    assert len(wide) == len(narrow) > 10
+    for w, n in zip(wide, narrow):
+        assert "".join(w.split()) == "".join(n.split())  # only the line breaks and indents differ
+        for text, width in ((w, cli_pages.WIDE), (n, cli_pages.NARROW)):
+            for line in text.splitlines():
+                part = line.strip()
+                whole = len(cli_pages._USAGE_PART.findall(part)) == 1 or (part.startswith("-") and "  " not in part)
+                assert len(line) <= width or whole, line
+    encode = narrow[[i for i, w in enumerate(wide) if w.startswith("usage: aigif encode")][0]]
+    assert "\n    [--negative-prompt NEGATIVE_PROMPT]\n" in encode  # usage: a 4-column hanging indent
+    assert "\n  --seed SEED\n      the noise seed" in encode      # each option's help under it
+
+
+def test_cli_narrow_help_is_not_searched_twice(site):
+    """The narrow copy of each --help is left out of the search index (data-search-exclude, which
+    Material's search plugin takes out of the page once it has read it)."""
+    html = (site / "cli.html").read_text(encoding="utf-8")
+    assert html.count('<div class="aigif-help aigif-help-narrow"') == html.count('<div class="aigif-help aigif-help-wide"') > 10
+    assert html.count("usage: aigif info") == 2
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("cli.html"))
+    assert text.count("usage: aigif info") == 1
+
+
 def test_scheduler_notes_shared_by_many_rows_are_stated_once(site):
     html = (site / "registry" / "schedulers.html").read_text(encoding="utf-8")
     for note, count in _note_counts().items():

@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import importlib.metadata
 import io
 import os
+import re
 from unittest import mock
 
 DISTRIBUTION = "aigif"
-INTRO = ("Generated at build time from the programs' own `--help` (argparse), so it matches the installed "
-         "reference implementation. Commands whose module could not be imported in the build environment "
-         "are listed with the reason.\n\n")
+INTRO = ("Generated at build time from the programs' own `--help`{ .aigif-opt } (argparse), so it matches the "
+         "installed reference implementation. Commands whose module could not be imported in the build "
+         "environment are listed with the reason.\n\n")
+
+# Each --help is formatted twice: WIDE columns for a desktop window (as in a 90-column terminal),
+# NARROW for a phone (360-390 px CSS wide); docs/assets/extra.css shows one of the two, by the window's
+# width, and the narrow copy is left out of the search index. Narrow, each option's help goes on the lines under it (argparse's
+# max_help_position), so the text has the whole width instead of a 20-column strip beside the option.
+WIDE = 88
+NARROW = 42
+NARROW_HELP_INDENT = 6
 
 # A few lines of use per command, shown above its --help: {(program, subcommand or None): shell lines}.
 # tests/test_docs.py checks that every subcommand named here exists in the parsers.
@@ -56,12 +66,13 @@ class _Captured(Exception):
 
 @contextlib.contextmanager
 def _parsers_captured():
-    """parse_args raises with its parser instead of parsing; help is formatted 90 columns wide, plain."""
+    """parse_args raises with its parser instead of parsing; help is plain (no colour), WIDE columns
+    unless :func:`format_help` is given a width."""
     def grab(self, *args, **kwargs):
         raise _Captured(self)
 
     saved_env = {k: os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "PYTHON_COLORS")}
-    os.environ.update(COLUMNS="90", NO_COLOR="1", PYTHON_COLORS="0")
+    os.environ.update(COLUMNS=str(WIDE + 2), NO_COLOR="1", PYTHON_COLORS="0")  # argparse: COLUMNS - 2
     try:
         with mock.patch.object(argparse.ArgumentParser, "parse_args", grab):
             yield
@@ -113,8 +124,60 @@ def anchor(prog: str, command: str, progs) -> str:
     return f"{a}-command" if a in progs else a
 
 
+def format_help(parser: argparse.ArgumentParser, width: int, help_position: int | None = None) -> str:
+    """``parser``'s --help, ``width`` columns wide (its own formatter class; argparse's default help
+    position unless ``help_position``)."""
+    kind = parser.formatter_class
+    extra = {} if help_position is None else {"max_help_position": help_position}
+    parser.formatter_class = functools.partial(kind, width=width, **extra)
+    try:
+        return parser.format_help().rstrip()
+    finally:
+        parser.formatter_class = kind
+
+
+_USAGE_PART = re.compile(r"\(.*?\)+(?=\s|$)|\[.*?\]+(?=\s|$)|\S+")  # argparse's own split of a usage line
+
+
+def narrow_help(parser: argparse.ArgumentParser, width: int = NARROW) -> str:
+    """--help for a phone: :func:`format_help` ``width`` columns wide, its usage wrapped with a
+    4-column hanging indent (argparse lines the usage up under the first option, which leaves 20
+    columns when the program's name is long: ``[--negative-prompt NEGATIVE_PROMPT]`` would stick
+    out). A part longer than a line (a long choice list) stays whole, on a line of its own."""
+    text = format_help(parser, width, NARROW_HELP_INDENT)
+    usage = format_help_usage(parser, width)
+    one_line = format_help_usage(parser, 10**6).strip()
+    if not text.startswith(usage.rstrip("\n")) or not one_line.startswith("usage: " + parser.prog):
+        return text  # a parser with its own usage text: as argparse wraps it
+    parts: list[str] = []
+    for part in _USAGE_PART.findall(one_line[len("usage: " + parser.prog):]):
+        if parts and parts[-1].startswith("-") and " " not in parts[-1] and part[:1] not in "-[(":
+            parts[-1] += " " + part  # a required option and its value (-o FILE.aigif) stay together
+        else:
+            parts.append(part)
+    lines = ["usage: " + parser.prog]
+    for part in parts:
+        if len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += " " + part
+        else:
+            lines.append("    " + part)
+    return "\n".join(lines) + text[len(usage.rstrip("\n")):]
+
+
+def format_help_usage(parser: argparse.ArgumentParser, width: int) -> str:
+    kind = parser.formatter_class
+    parser.formatter_class = functools.partial(kind, width=width)
+    try:
+        return parser.format_usage()
+    finally:
+        parser.formatter_class = kind
+
+
 def _help(parser: argparse.ArgumentParser) -> str:
-    return "```text\n" + parser.format_help().rstrip() + "\n```\n"
+    wide = format_help(parser, WIDE)
+    narrow = narrow_help(parser)
+    return (f'<div class="aigif-help aigif-help-wide" markdown>\n\n```text\n{wide}\n```\n\n</div>\n'
+            f'<div class="aigif-help aigif-help-narrow" data-search-exclude markdown>\n\n```text\n{narrow}\n```\n\n</div>\n')
 
 
 def _warning(title: str, text: str) -> str:

@@ -13,17 +13,21 @@ model loaded: each holds one :class:`~aigif.batch.work.Worker`, and
 decode/verify work is queued by model key so an actor stays on one model
 while that model has files left (each actor loads each model at most once).
 
-Memory: the driver holds the list of inputs to do (paths, a few hundred bytes
-each); file contents are read by the actors, and at most ``depth`` calls per
-actor are in flight.
+Memory: the work comes as a stream (from the driver's on-disk index); the
+engine holds a window of it (``window`` files; by default four times what
+the actors can have in flight, at least 1,024), refilled as calls finish; file
+contents are read by the actors, and at most ``depth`` calls per actor are in
+flight. Grouped work (decode, verify) comes sorted by model key, so the
+window holds the files of one or a few models at a time.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import AigifError
@@ -58,13 +62,15 @@ class _Actor:
         return self.worker.run(batch)
 
 
-def run(op: str, todo: list[dict], opts: dict, on_rows: Callable[[list[dict]], None], *,
-        workers: int | None = None, chunk: int = 64, depth: int = 2, keys: list | None = None,
-        gpus_per_worker: float = 1.0, hard_grace_s: float = 30.0) -> dict:
-    """Do ``todo`` (dicts with input, output) on actors and hand each finished
-    row list to ``on_rows`` as it arrives. ``keys``, parallel to ``todo``: the
-    model key of each file (decode, verify): files are sent one a call and
-    grouped by key. Returns facts about the run (actors, restarts, device)."""
+def run(op: str, todo: Iterable[tuple[dict, Any]], opts: dict, on_rows: Callable[[list[dict]], None], *,
+        total: int, grouped: bool = False, workers: int | None = None, chunk: int = 64, depth: int = 2,
+        window: int | None = None, gpus_per_worker: float = 1.0, hard_grace_s: float = 30.0) -> dict:
+    """Do ``todo`` ((item, key) pairs; an item is a dict with input, output;
+    ``total`` of them) on actors and hand each finished row list to ``on_rows``
+    as it arrives. ``grouped`` (decode, verify): ``key`` is the file's model
+    key, files come sorted by it, are sent one a call, and an actor keeps to
+    one key while the window has its files. Returns facts about the run
+    (actors, restarts, device)."""
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -81,16 +87,37 @@ def run(op: str, todo: list[dict], opts: dict, on_rows: Callable[[list[dict]], N
         actor_opts = {"num_cpus": 1}
     remote_cls: Any = ray.remote(**actor_opts, max_restarts=0)(_Actor)  # a dead actor is replaced by us, not retried into a crash loop
 
-    # queues of calls, by key; a call is a list of items
-    per_call = 1 if keys is not None else max(1, chunk)
+    # queues of calls, by key; a call is a list of items; filled from the stream up to the window
+    per_call = 1 if grouped else max(1, chunk)
+    n = max(1, min(workers or capacity, total))
+    limit = window or max(1024, 4 * n * depth * per_call)
     queues: dict[Any, deque] = {}
-    if keys is None:
-        queues[None] = deque(todo[i:i + per_call] for i in range(0, len(todo), per_call))
-    else:
-        for item, key in zip(todo, keys):
-            queues.setdefault(key, deque()).append([item])
+    stream = iter(todo)
+    state = {"queued": 0, "exhausted": False}
+
+    def refill() -> None:
+        while not state["exhausted"] and state["queued"] < limit:
+            if grouped:
+                nxt = next(stream, None)
+                if nxt is None:
+                    state["exhausted"] = True
+                    return
+                queues.setdefault(nxt[1], deque()).append([nxt[0]])
+                state["queued"] += 1
+            else:
+                call = [item for item, _ in itertools.islice(stream, per_call)]
+                if not call:
+                    state["exhausted"] = True
+                    return
+                queues.setdefault(None, deque()).append(call)
+                state["queued"] += len(call)
+
+    def requeue(key: Any, calls: list) -> None:
+        """Put calls back at the front of their queue (a lost actor's), in their order."""
+        queues.setdefault(key, deque()).extendleft(reversed(calls))
+        state["queued"] += sum(len(c) for c in calls)
+
     budget = float(opts.get("budget") or 0)
-    n = max(1, min(workers or capacity, sum(len(q) for q in queues.values())))
 
     class Slot:
         def __init__(self) -> None:
@@ -108,17 +135,26 @@ def run(op: str, todo: list[dict], opts: dict, on_rows: Callable[[list[dict]], N
     owner: dict[Any, Slot] = {}
 
     def pick(slot: Slot):
-        q = queues.get(slot.key)
-        key = slot.key if q else max(((k, len(v)) for k, v in queues.items() if v), key=lambda kv: kv[1], default=(None, 0))[0]
-        if key is None and not queues.get(None):
-            return None, None
-        return queues[key].popleft(), key
+        refill()
+        if queues.get(slot.key):
+            key = slot.key
+        else:
+            sizes = [(len(v), i, k) for i, (k, v) in enumerate(queues.items()) if v]
+            if not sizes:
+                return None, None
+            key = max(sizes, key=lambda t: (t[0], -t[1]))[2]  # the fullest queue; the first of equals
+        q = queues[key]
+        call = q.popleft()
+        if not q:
+            del queues[key]  # the window's keys only: the dict stays small
+        state["queued"] -= len(call)
+        return call, key
 
     def submit(slot: Slot) -> bool:
         call, key = pick(slot)
         if call is None:
             return False
-        load = MODEL_LOAD_GRACE_S if (keys is not None and key != slot.key) else 0.0
+        load = MODEL_LOAD_GRACE_S if (grouped and key != slot.key) else 0.0
         allow = load + (budget * len(call) if budget else 3600.0) + hard_grace_s
         if slot.ready_ref is None:  # running: this call starts after those before it
             now = time.monotonic()
@@ -161,13 +197,13 @@ def run(op: str, todo: list[dict], opts: dict, on_rows: Callable[[list[dict]], N
             if len(culprit) == 1:
                 fail(culprit, code, message)
             else:
-                queues.setdefault(ckey, deque()).extendleft([it] for it in reversed(culprit))
+                requeue(ckey, [[it] for it in culprit])
         else:  # it died starting: no file is to blame
             facts["failed_starts"] += 1
             if facts["failed_starts"] > 10 * n:
                 raise AigifError("E_IO", f"the batch workers do not start ({message})")
         for _, call, key, _ in reversed(calls):
-            queues.setdefault(key, deque()).appendleft(call)
+            requeue(key, [call])
         slot.reset()  # a fresh actor in the same slot
         facts["restarts"] += 1
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AigifError
-from . import E_BATCH_WORKER_LOST
+from ..fsutil import kind_of
+from . import E_BATCH_EXISTS, E_BATCH_WORKER_LOST
 
 IN_SUFFIX = {"validate": {".aigif"}, "decode": {".aigif"}, "verify": {".aigif"}}
 OUT_SUFFIX = {"decode": ".png"}
 OPS_WITH_OUTPUT = ("convert", "decode")
 # Statuses that are a result (the file was judged); a "failed" row is final
-# too, except for these codes: a lost worker or an I/O error may not recur.
+# too, except for these codes: a lost worker, an I/O error or an output in
+# the way may not recur.
 FINAL = {"ok", "invalid", "mismatch"}
-RETRY_CODES = {E_BATCH_WORKER_LOST, "E_IO"}
+RETRY_CODES = {E_BATCH_WORKER_LOST, "E_IO", E_BATCH_EXISTS}  # E_BATCH_EXISTS: the file may be gone now
 
 
 @dataclass
@@ -34,59 +38,166 @@ class Item:
     rel: str             # the path under OUTDIR (or the input's relative name)
 
 
-def read_manifest(path: str) -> list[str]:
-    """One path a line; blank lines and lines starting with # are skipped;
-    relative paths are relative to the manifest's own directory."""
+def iter_manifest(path: str) -> Iterator[str]:
+    """The paths of a manifest, read as a stream: one path a line; blank lines
+    and lines starting with # are skipped; relative paths are relative to the
+    manifest's own directory."""
+    base = os.path.dirname(os.path.abspath(path))
     try:
         with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+            for line in fh:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    yield os.path.join(base, line)
     except (OSError, UnicodeDecodeError) as exc:
         raise AigifError("E_USAGE", f"cannot read manifest {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    base = os.path.dirname(os.path.abspath(path))
-    return [os.path.join(base, line) for line in (s.strip() for s in lines) if line and not line.startswith("#")]
+
+
+def read_manifest(path: str) -> list[str]:
+    """:func:`iter_manifest` as a list."""
+    return list(iter_manifest(path))
+
+
+def iter_walk(root: str, suffixes, follow_symlinks: bool = False, report_other: bool = False
+              ) -> Iterator[tuple[str, str | None]]:
+    """:func:`aigif.cli.common.walk` as a stream: (path, None) for each file
+    found, (path, why) for each left out, in the same order (depth first, each
+    directory's entries sorted by name). It holds one directory listing per
+    level of the tree being walked, never the whole tree."""
+    real_root = os.path.realpath(root)
+    seen_dirs = {real_root}
+
+    def inside(real: str) -> bool:
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+    def visit(d: str) -> Iterator[tuple[str, str | None]]:
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield d, f"cannot list it: {exc.strerror or exc}"
+            return
+        for e in entries:
+            try:
+                link = e.is_symlink()
+                st = os.stat(e.path)
+            except OSError:
+                if link:
+                    yield e.path, "a broken symlink"
+                continue
+            real = os.path.realpath(e.path) if link else None
+            if stat.S_ISDIR(st.st_mode):
+                if link:
+                    if not follow_symlinks:
+                        yield e.path, "a symlink to a directory; not followed (--follow-symlinks)"
+                        continue
+                    assert real is not None
+                    if real in seen_dirs:
+                        continue
+                    seen_dirs.add(real)  # symlinked directories only: no cycles
+                yield from visit(e.path)
+                continue
+            if os.path.splitext(e.name)[1].lower() not in suffixes:
+                if report_other:
+                    yield e.path, "not a supported file type"
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                yield e.path, f"{kind_of(st.st_mode)}, not a regular file"
+            elif link and not follow_symlinks and real is not None and not inside(real):
+                yield e.path, f"a symlink out of {root}; not followed (--follow-symlinks)"
+            else:
+                yield e.path, None
+
+    yield from visit(root)
+
+
+def sources(paths: list[str], manifests: list[str]) -> Iterator[str]:
+    """The paths named, then each manifest's, as a stream."""
+    yield from paths
+    for m in manifests:
+        yield from iter_manifest(m)
+
+
+def _pairs(paths: list[str], manifests: list[str], suffixes, report_other: bool, follow_symlinks: bool,
+           on_excluded) -> Iterator[tuple[str, Path]]:
+    """(input as named, path relative to its directory argument or, for
+    files, to the directory the files have in common), as a stream; two
+    passes over the manifests (the first finds that directory, and checks
+    every input exists)."""
+    base = None
+    for p in sources(paths, manifests):
+        if not os.path.lexists(p):
+            raise AigifError("E_USAGE", f"{p}: no such file or directory")
+        if not os.path.isdir(p):
+            d = os.path.dirname(os.path.abspath(p))
+            base = d if base is None else os.path.commonpath([base, d])
+    for p in sources(paths, manifests):
+        if os.path.isdir(p):
+            for q, why in iter_walk(p, suffixes, follow_symlinks, report_other):
+                if why is None:
+                    yield q, Path(q).relative_to(p)
+                else:
+                    on_excluded(q, why)
+        else:
+            yield p, Path(os.path.relpath(os.path.abspath(p), base or ""))
+
+
+def plan_into(index, op: str, paths: list[str], manifests: list[str], outdir: str | None,
+              follow_symlinks: bool = False, forbidden: tuple[str, ...] = ()) -> None:
+    """Plan a batch into ``index`` (:class:`aigif.batch.index.Index`): its
+    items, in a stable order, and the files left out of directory trees
+    (symlinks out of them, FIFOs, other types) with why. Raises E_USAGE for
+    an output collision, a missing input, or an input or output in
+    ``forbidden`` (the results files). Memory: one directory listing per
+    tree level; the rest is in the index, on disk."""
+    out = Path(outdir) if outdir else None
+
+    def add(key: str, src: str, dest: str | None, rel: Path, same) -> None:
+        a = os.path.abspath(src)
+        if a in forbidden or dest in forbidden:
+            raise AigifError("E_USAGE", f"{a if a in forbidden else dest}: the results of the batch cannot be one of its inputs or outputs")
+        other = index.add_item(key, a, dest, str(rel))
+        if other is not None and not same(other, src):
+            what = "be written to" if dest is not None or op == "convert" else "have the result name"
+            raise AigifError("E_USAGE", f"{other} and {src} would both {what} {rel}; run them as separate batches")
+
+    if op == "convert":
+        # the names `aigif convert` gives (same function, same stems rule): same outputs, byte for byte
+        from ..cli.common import same_file
+        from ..cli.convert import IMAGE_SUFFIXES, _out_name
+        assert out is not None
+        for src, rel in _pairs(paths, manifests, IMAGE_SUFFIXES, True, follow_symlinks, index.add_excluded):
+            index.add_raw(src, str(rel), f"{rel.parent}\0{rel.stem.lower()}")
+        for src, rel_s, n in index.raw_named():
+            rel = Path(rel_s)
+            dest = _out_name(rel, {(rel.parent, rel.stem.lower()): n})
+            add(str(dest).lower(), src, os.path.abspath(out / dest), dest, same_file)
+    else:
+        for src, rel in _pairs(paths, manifests, IN_SUFFIX[op], False, follow_symlinks, index.add_excluded):
+            if op in OUT_SUFFIX:
+                rel = rel.with_suffix(OUT_SUFFIX[op])
+            written = os.path.abspath(out / rel) if (out is not None and op in OUT_SUFFIX) else None
+            # casefold: a case-insensitive file system would merge these too
+            add(str(rel).casefold(), src, written, rel, lambda a, b: os.path.abspath(a) == os.path.abspath(b))
+    index.planned()
 
 
 def items(op: str, paths: list[str], outdir: str | None, follow_symlinks: bool = False,
           excluded: list | None = None) -> list[Item]:
-    """The work of a batch, in a stable order; files left out of directory
-    trees (symlinks out of them, FIFOs, other types) go to ``excluded`` as
-    (path, why). Raises E_USAGE for an output collision or a missing input."""
-    for p in paths:
-        if not os.path.lexists(p):
-            raise AigifError("E_USAGE", f"{p}: no such file or directory")
-    out = Path(outdir) if outdir else None
-    if op == "convert":
-        from ..cli.convert import inputs  # the names `aigif convert` gives: same outputs, byte for byte
-        assert out is not None
-        return [Item(os.path.abspath(s), os.path.abspath(out / rel), str(rel))
-                for s, rel in inputs(paths, follow_symlinks, excluded)]
-    from ..cli.common import walk
-    pairs: list[tuple[str, Path]] = []
-    files = [p for p in paths if not os.path.isdir(p)]
-    base = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
-    for p in paths:
-        if os.path.isdir(p):
-            found, left = walk(p, IN_SUFFIX[op], follow_symlinks, report_other=False)
+    """The work of a batch as a list (small batches, tests); the driver uses
+    :func:`plan_into`, which holds none of it in memory."""
+    import tempfile
+
+    from .index import Index
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Index(os.path.join(tmp, "plan.sqlite"))
+        try:
+            plan_into(index, op, paths, [], outdir, follow_symlinks)
             if excluded is not None:
-                excluded += left
-            pairs += [(q, Path(q).relative_to(p)) for q in found]
-        else:
-            pairs.append((p, Path(os.path.relpath(os.path.abspath(p), base))))
-    result: list[Item] = []
-    seen: dict[str, str] = {}
-    for src, rel in pairs:
-        if op in OUT_SUFFIX:
-            rel = rel.with_suffix(OUT_SUFFIX[op])
-        key = str(rel).casefold()  # a case-insensitive file system would merge these too
-        if key in seen:
-            if os.path.abspath(seen[key]) == os.path.abspath(src):
-                continue  # the same file named twice
-            what = "be written to" if op in OUT_SUFFIX else "have the result name"
-            raise AigifError("E_USAGE", f"{seen[key]} and {src} would both {what} {rel}; run them as separate batches")
-        seen[key] = src
-        dest = os.path.abspath(out / rel) if (out is not None and op in OUT_SUFFIX) else None
-        result.append(Item(os.path.abspath(src), dest, str(rel)))
-    return result
+                excluded += list(index.excluded_rows())
+            return [Item(i, o, r) for page in index.plan_with_offsets() for _, i, o, r, _ in page]
+        finally:
+            index.close()
 
 
 def options_key(op: str, opts: dict) -> str:

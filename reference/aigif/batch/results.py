@@ -13,6 +13,8 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ..errors import AigifError
@@ -90,13 +92,20 @@ class Log:
             pos = start
         self.fh.truncate(0)
 
-    def write(self, rows: list[dict]) -> None:
-        self.fh.seek(0, io.SEEK_END)
-        self.fh.write(b"".join(json.dumps(r, ensure_ascii=True, separators=(",", ":")).encode() + b"\n" for r in rows))
+    def write(self, rows: list[dict]) -> list[int]:
+        """Appends ``rows``; returns the byte offset of each in the log."""
+        pos = self.fh.seek(0, io.SEEK_END)
+        lines = [json.dumps(r, ensure_ascii=True, separators=(",", ":")).encode() + b"\n" for r in rows]
+        offsets = []
+        for line in lines:
+            offsets.append(pos)
+            pos += len(line)
+        self.fh.write(b"".join(lines))
         self.fh.flush()
         if time.monotonic() - self.synced > self.sync_s:
             os.fsync(self.fh.fileno())
             self.synced = time.monotonic()
+        return offsets
 
     def close(self) -> None:
         self.fh.flush()
@@ -127,6 +136,66 @@ def write_table(table_path: str, rows: list[dict]) -> bool:
     return True
 
 
+class TableWriter:
+    """The Parquet table written a row group at a time (``rows`` rows held at
+    most), to a temporary renamed over ``table_path`` by :meth:`close`;
+    nothing is written when pyarrow is missing (``self.ok`` False)."""
+
+    def __init__(self, table_path: str, rows: int = 4096):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            self.ok = False
+            return
+        from ..fsutil import temp_name
+        self.ok, self.path, self.size = True, table_path, rows
+        self.tmp = str(temp_name(Path(table_path)))
+        self.names = [n for n, _ in COLUMNS]
+        self.schema = _schema()
+        self.buf: list[dict] = []
+        self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+
+    def add(self, row: dict) -> None:
+        if self.ok:
+            self.buf.append({n: row.get(n) for n in self.names})
+            if len(self.buf) >= self.size:
+                self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        if self.buf:
+            self.writer.write_table(pa.Table.from_pylist(self.buf, schema=self.schema))
+            self.buf = []
+
+    def close(self) -> bool:
+        if not self.ok:
+            return False
+        try:
+            self._flush()
+            self.writer.close()
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return True
+
+    def abort(self) -> None:
+        if self.ok:
+            try:
+                self.writer.close()
+            except Exception:  # noqa: BLE001  # already failing: the temporary goes either way
+                pass
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+
 def load(results: str) -> list[dict]:
     """The rows of a results table: the Parquet one, else the log's latest rows."""
     log, table = paths(results)
@@ -143,8 +212,33 @@ def load(results: str) -> list[dict]:
     return list(read_log(log).values())
 
 
-def summary(rows: list[dict]) -> list[tuple[str, str, int, int, int, float]]:
-    """(status, code, files, bytes in, bytes out, seconds) per status and code."""
+SUMMARY_COLUMNS = ["status", "code", "in_bytes", "out_bytes", "seconds"]
+
+
+def iter_rows(results: str, columns: list[str] | None = None) -> Iterator[dict]:
+    """The rows of a results table as a stream (``columns`` only, when given):
+    the Parquet one a row group at a time, else the log's latest rows."""
+    log, table = paths(results)
+    if os.path.exists(table):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            pq = None
+        if pq is not None:
+            try:
+                batches = pq.ParquetFile(table).iter_batches(batch_size=4096, columns=columns)
+                for batch in batches:
+                    yield from batch.to_pylist()
+            except Exception as exc:  # pyarrow raises its own types on a damaged file
+                raise AigifError("E_IO", f"cannot read {table}: {exc}") from None
+            return
+    if not os.path.exists(log):
+        raise AigifError("E_USAGE", f"no results at {results} (neither {table} nor {log})")
+    yield from read_log(log).values()
+
+
+def summary(rows: Iterable[dict]) -> list[tuple[str, str, int, int, int, float]]:
+    """(status, code, files, bytes in, bytes out, seconds) per status and code, in one pass."""
     acc: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         k = (str(r.get("status")), r.get("code") or "")
@@ -156,10 +250,14 @@ def summary(rows: list[dict]) -> list[tuple[str, str, int, int, int, float]]:
     return [(s, c, *v) for (s, c), v in sorted(acc.items())]
 
 
-def format_summary(rows: list[dict]) -> str:
+def format_summary(rows: Iterable[dict]) -> str:
+    """The per-status / per-code table of ``rows`` (any iterable: :func:`iter_rows` streams a table of any size)."""
+    table = summary(rows)
     lines = [f"{'status':<10}{'code':<28}{'files':>10}{'bytes in':>16}{'bytes out':>14}{'s/file':>10}"]
-    for status, code, n, bi, bo, sec in summary(rows):
+    for status, code, n, bi, bo, sec in table:
         lines.append(f"{status:<10}{code:<28}{n:>10,}{bi:>16,}{bo:>14,}{sec / n if n else 0:>10.4f}")
-    c = Counter(r.get("status") for r in rows)
-    lines.append(f"{len(rows):,} files: " + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items(), key=lambda kv: str(kv[0]))))
+    c: Counter = Counter()
+    for status, _, n, *_ in table:
+        c[status] += n
+    lines.append(f"{sum(c.values()):,} files: " + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items(), key=lambda kv: str(kv[0]))))
     return "\n".join(lines)

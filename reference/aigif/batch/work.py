@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import socket
+import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +20,15 @@ from typing import Any
 
 from .. import codec
 from ..errors import AigifError
-from ..fsutil import atomic_write, open_regular, read_exact
-from . import E_BATCH_INTERNAL, E_BATCH_TIMEOUT
+from ..fsutil import atomic_write, kind_of, open_regular, read_exact, read_regular
+from . import E_BATCH_EXISTS, E_BATCH_INTERNAL, E_BATCH_TIMEOUT
 
 MAX_INPUT = 512 << 20  # an image bigger than this is not a generated image: E_LIMIT, not read
+
+
+class OutputExists(Exception):
+    """The output path holds a file this batch did not write (E_BATCH_EXISTS,
+    a batch code: not one of the library's AigifError codes)."""
 
 
 class _Timeout(BaseException):  # not Exception: the library's own nets must not swallow it
@@ -67,6 +73,35 @@ def fingerprint(path: str) -> tuple[bytes, dict]:
                   "in_sha256": hashlib.sha256(data).hexdigest()}
 
 
+def in_place(dest: Path, data: bytes, ours: str | None) -> bool:
+    """Whether ``dest`` already holds exactly ``data`` (nothing to write).
+    False when there is no file, or when it is the output the results last
+    recorded for this input (SHA-256 ``ours``): this batch's own, replaced.
+    Anything else there was not written by this batch: E_BATCH_EXISTS, and it
+    is left as it is (``--force`` replaces it): :class:`OutputExists`."""
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise AigifError("E_IO", f"cannot check {dest}: {exc.strerror or exc}") from None
+    what = "a file"
+    if stat.S_ISREG(st.st_mode):
+        if st.st_size == len(data) or ours:
+            try:
+                existing = read_regular(dest, max(len(data), MAX_INPUT), "batch output")
+            except AigifError:
+                existing = None
+            if existing == data:
+                return True  # the same bytes: a killed run wrote it before its row was logged
+            if ours and existing is not None and hashlib.sha256(existing).hexdigest() == ours:
+                return False
+    else:
+        what = kind_of(st.st_mode) if not stat.S_ISLNK(st.st_mode) else "a symlink"
+    raise OutputExists(f"{dest} exists ({what}) and these results do not record this batch writing it; "
+                     "left as it is: remove it, or run with --force to replace it")
+
+
 def model_key(f) -> tuple:
     """What one loaded pipeline serves: files with the same key share it."""
     return (f.model, f.dtype, f.width, f.height, tuple(sorted((k, v.hex() if isinstance(v, bytes) else v)
@@ -92,7 +127,10 @@ def _fault(spec: str | None, path: str) -> None:
 class Worker:
     """Does one operation on files. ``opts``: ``budget`` (seconds a file may
     take), ``keep_pixels`` (convert), ``use_payload`` (decode), ``device``,
-    ``threads``, ``model_dirs`` (decode, verify), ``outdir``, ``fault`` (tests)."""
+    ``threads``, ``model_dirs`` (decode, verify), ``outdir``, ``force`` (replace
+    outputs this batch did not write), ``fault`` (tests). An item may carry
+    ``prev_sha256``: the SHA-256 of the output the results last recorded for
+    it, which this batch may replace."""
 
     def __init__(self, op: str, opts: dict):
         from ..registry import load
@@ -119,6 +157,8 @@ class Worker:
                 getattr(self, "_" + self.op)(item, data, row)
         except AigifError as err:
             row.update(status="invalid" if row.get("stage") == "parse" else "failed", code=err.code, message=err.message)
+        except OutputExists as exc:
+            row.update(status="failed", code=E_BATCH_EXISTS, message=str(exc))
         except _Timeout:
             row.update(status="failed", code=E_BATCH_TIMEOUT, message=f"took more than {self.opts.get('budget')} s")
         except RecursionError:  # no input may produce a traceback (SPEC.md §16)
@@ -143,7 +183,8 @@ class Worker:
         real = os.path.realpath(dest.parent)
         if real != outdir and not real.startswith(outdir.rstrip(os.sep) + os.sep):  # never through a symlink out of OUTDIR
             raise AigifError("E_IO", f"refusing to write {dest}: a symlinked directory leads out of the output directory")
-        atomic_write(dest, data)
+        if self.opts.get("force") or not in_place(dest, data, item.get("prev_sha256")):
+            atomic_write(dest, data)
         row.update(out_bytes=len(data), out_sha256=hashlib.sha256(data).hexdigest())
 
     def _validate(self, item: dict, data: bytes, row: dict) -> None:

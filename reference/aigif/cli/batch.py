@@ -37,6 +37,10 @@ def add_arguments(p) -> None:
         q.add_argument("--follow-symlinks", action="store_true", help="in directories, also follow symlinks that lead out of them")
         q.add_argument("--hard-grace", type=float, default=30.0, metavar="S",
                        help="seconds past the budget before a worker that does not answer is killed")
+        if op in ("convert", "decode"):
+            q.add_argument("--force", action="store_true",
+                           help="replace files in OUTDIR that these results do not record this batch writing "
+                                "(default: leave each as it is, an E_BATCH_EXISTS row)")
         if op == "convert":
             q.add_argument("--keep-pixels", action="store_true", help="embed the original pixels as a lossless PNG payload in complete recipes too")
             q.add_argument("--no-pixels", action="store_true", help="do not embed the pixels of partial records")
@@ -53,7 +57,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..batch import results
     if args.batch_op == "report":
-        print(results.format_summary(results.load(args.results)))
+        print(results.format_summary(results.iter_rows(args.results, results.SUMMARY_COLUMNS)))
         return 0
     try:
         import ray  # noqa: F401  # the clear message below, not an ImportError deep in the engine
@@ -77,7 +81,7 @@ def run(args) -> int:
     summary = run_batch(args.batch_op, args.inputs, outdir=args.output, results_path=args.results, opts=opts,
                         manifests=args.manifest, workers=args.workers, address=args.address, chunk=args.chunk,
                         retry_failed=args.retry_failed, rehash=args.rehash, follow_symlinks=args.follow_symlinks,
-                        progress=args.progress, hard_grace_s=args.hard_grace)
+                        force=getattr(args, "force", False), progress=args.progress, hard_grace_s=args.hard_grace)
     bad = sum(v for k, v in summary["status"].items() if k in ("invalid", "mismatch", "failed"))
     if bad:
         print(printable(f"aigif batch {args.batch_op}: {bad:,} files not ok; see `aigif batch report {args.results}`"), file=sys.stderr)
