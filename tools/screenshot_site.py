@@ -45,6 +45,10 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars", "--mute-audio", "--disable-extensions", "--disable-dev-shm-usage",
                   "--enable-logging=stderr", "--v=0", "--virtual-time-budget=4000"]
 WINDOW = (1280, 2000)
+#: headless Chromium's narrowest window: a narrower width is laid out as a phone lays it out by
+#: putting the page in an iframe of that width (its own viewport and media queries), then cropping
+MIN_WINDOW = 500
+FRAME = "/__aigif_frame__/"
 
 
 def find_chromium() -> str | None:
@@ -63,6 +67,19 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet; failures are collected instead
         pass
+
+    def do_GET(self):
+        if self.path.startswith(FRAME):  # FRAME + "WIDTH/HEIGHT/page.html": the page in an iframe that wide
+            width, height, page = self.path[len(FRAME):].split("/", 2)
+            body = (f'<!doctype html><html><body style="margin:0"><iframe src="/{page}" '
+                    f'style="border:0;width:{int(width)}px;height:{int(height)}px"></iframe></body></html>').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
 
     def log_request(self, code="-", size="-"):
         try:
@@ -206,7 +223,7 @@ def chromium_errors(log: str, base: str) -> list[str]:
 
 
 def run_chromium(chromium: str, args: list[str], url: str, profile: Path, timeout: int = 90):
-    cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}", *args, url]
+    cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={max(WINDOW[0], MIN_WINDOW)},{WINDOW[1]}", *args, url]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -218,7 +235,15 @@ def check_page(chromium: str, base: str, page: str, out: Path, failures: list[st
     problems = []
     before = len(failures)
     with tempfile.TemporaryDirectory(prefix="aigif-chromium-") as profile:  # a fresh profile per page
-        r = run_chromium(chromium, [f"--screenshot={shot}", "--dump-dom"], url, Path(profile))
+        if WINDOW[0] >= MIN_WINDOW:
+            r = run_chromium(chromium, [f"--screenshot={shot}", "--dump-dom"], url, Path(profile))
+        else:  # the DOM of the page itself, the screenshot of the page in a frame of the width, cropped to it
+            r = run_chromium(chromium, ["--dump-dom"], url, Path(profile))
+            framed = run_chromium(chromium, [f"--screenshot={shot}"], f"{base}{FRAME[1:]}{WINDOW[0]}/{WINDOW[1]}/{page}", Path(profile))
+            r.stderr += framed.stderr
+            if shot.exists() and shot.stat().st_size:
+                from PIL import Image
+                Image.open(shot).crop((0, 0, *WINDOW)).save(shot)
     if r.returncode:
         problems.append(f"chromium exited {r.returncode}: {r.stderr.strip()[-300:]}")
     problems += chromium_errors(r.stderr, base)

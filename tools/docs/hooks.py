@@ -17,6 +17,7 @@ by their own names.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import api_pages
@@ -84,6 +85,15 @@ def on_page_markdown(markdown: str, page, config, files):
         for name, md in _home.items():
             markdown = markdown.replace(f"<!-- aigif:{name} -->", md)
     return markdown
+
+
+#: inline code that is a command-line option (`--model-dir KEY=PATH`, `-o`): the browser would break
+#: it after its first hyphen on a narrow screen; class aigif-opt (extra.css) keeps it whole
+_OPTION_CODE = re.compile(r"<code>(-{1,2}[A-Za-z])")
+
+
+def on_page_content(html: str, page, config, files):
+    return _OPTION_CODE.sub(r'<code class="aigif-opt">\1', html)
 
 
 def on_post_build(config):
