@@ -32,7 +32,7 @@ from aigif.registry import load
 REALWORLD = Path(__file__).parent / "data" / "realworld"
 #: The corpus directories this file checks (comfyui/ and sd-parsers/ have tests of their own).
 TOOL_DIRS = ("a1111", "forge", "sdnext", "invokeai", "invokeai2", "novelai", "swarmui", "civitai", "comfyui-savers",
-             "webjson", "ruinedfooocus", "stabilitymatrix", "tensorart", "no-metadata")
+             "webjson", "ruinedfooocus", "stabilitymatrix", "tensorart", "no-metadata", "drawthings", "fooocus")
 #: Expected-file keys that describe the file rather than a field of the record.
 META_KEYS = {"source_url", "license", "source_tool", "error", "notes"}
 #: Words a lost item uses for a field.

@@ -31,7 +31,9 @@ META_KEYS = {"source_url", "license", "source_tool", "error", "base_node", "base
 FIELD_WORDS = {"prompt": ("prompt",), "negative_prompt": ("negative",), "seed": ("seed",), "steps": ("steps",),
                "cfg_scale": ("cfg",), "sampler": ("sampler",), "schedule": ("schedul", "sigmas"),
                "width": ("width", "size"), "height": ("height", "size"), "model_name": ("model",),
-               "denoise": ("denoise",), "clip_skip": ("clip skip", "clip_skip"), "vae": ("vae",)}
+               "denoise": ("denoise",), "clip_skip": ("clip skip", "clip_skip"), "vae": ("vae",),
+               "model_hash": ("hash",), "loras": ("lora",), "source_version": ("version",),
+               "eta_noise_seed_delta": ("ensd", "eta noise", "noise seed delta")}
 FIELDS = {f.name for f in ImportedGeneration.__dataclass_fields__.values()}
 
 

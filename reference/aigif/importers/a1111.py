@@ -95,6 +95,8 @@ HARMLESS_KEYS = {
     "Negative Template", "Init image hash", "Mask mode", "Masked area padding", "User", "App", "Operations",
     "Comment", "Pipeline", "Emphasis", "Created Date", "Civitai resources", "Civitai metadata",
 }
+#: Parameters at the value that means "off", which A1111 1.x wrote on every image: nothing is lost.
+DEFAULT_PARAMS = {("Seed resize from", "-1x-1")}
 #: Keys written in another spelling by other writers (ComfyUI's comfy-image-saver writes "CFG Scale"):
 #: A1111 would ignore them, but they name the same value; read with a note.
 FIELD_KEYS_FOLDED = {k.casefold(): k for k in FIELD_KEYS}
@@ -391,7 +393,7 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
             hires[key] = value
         else:
             gen.extra[key] = value
-            if key not in HARMLESS_KEYS:
+            if key not in HARMLESS_KEYS and not (isinstance(value, str) and (key, value) in DEFAULT_PARAMS):
                 unnamed += 1
                 if unnamed <= MAX_LOST_PARAMS:
                     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

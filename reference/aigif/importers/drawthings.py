@@ -6,7 +6,7 @@ layer hands it on as the ``xmp:UserComment`` text item)::
 
     {"c": "<prompt>", "uc": "<negative prompt>", "seed": 2746421474, "steps": 30, "scale": 5,
      "sampler": "DPM++ 2M Karras", "model": "sd_xl_base_1.0_f16.ckpt", "size": "1024x1024",
-     "strength": 1, "seed_mode": "Scale Alike", "lora": [{"file": "...", "weight": 0.6}],
+     "strength": 1, "seed_mode": "Scale Alike", "lora": [{"model": "<file>.ckpt", "weight": 0.6}],
      "v2": {"guidanceScale": 5, "width": 1024, "height": 1024, "clipSkip": 1, "hiresFix": false, ...}}
 
 ``xmp:CreatorTool`` is "Draw Things". ``sampler`` names are Draw Things'
@@ -34,7 +34,7 @@ TYPED_FIELDS = {
     "c": ("prompt", "str"), "uc": ("negative_prompt", "str"), "seed": ("seed", "int"), "steps": ("steps", "int"),
     "scale": ("cfg_scale", "float"), "sampler": ("sampler", "str"), "model": ("model_name", "str"),
 }
-FIELDS = set(TYPED_FIELDS) | {"size", "lora", "strength", "v2"}
+FIELDS = set(TYPED_FIELDS) | {"size", "lora", "strength", "v2", "clip_skip"}
 HARMLESS = {"seed_mode_name", "profile"}
 
 
@@ -71,11 +71,27 @@ def read_text(text: str, *, container: str = "png:iTXt:XML:com.adobe.xmp:exif:Us
         if v2.get("hiresFix"):
             gen.hires = {k: v for k, v in v2.items() if k.startswith("hiresFix")}
             gen.add_lost("Draw Things high-resolution fix (hiresFix*) second pass")
+    # newer versions write clip_skip at the top level as well, with the same meaning
+    top_clip = data.get("clip_skip")
+    if isinstance(top_clip, int) and not isinstance(top_clip, bool) and top_clip >= 1:
+        if gen.clip_skip is None:
+            gen.clip_skip = top_clip
+        elif gen.clip_skip != top_clip:
+            gen.add_lost(f"Draw Things clip_skip {top_clip} differs from v2.clipSkip {gen.clip_skip} (v2 was used)")
+    elif top_clip is not None:
+        gen.extra["clip_skip"] = top_clip
+        gen.add_lost(f"Draw Things clip_skip {_short(top_clip)} is not a layer count")
+    # the top-level list names each file "model" (what the app writes) or "file"; v2.loras says "file"
     loras = data.get("lora")
+    if not isinstance(loras, list) and isinstance(v2, dict):
+        loras = v2.get("loras")
     if isinstance(loras, list):
         for entry in loras:
-            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                gen.loras.append({"name": entry["file"], "weight": entry.get("weight")})
+            name = (entry.get("file") or entry.get("model")) if isinstance(entry, dict) else None
+            if isinstance(name, str) and name:
+                gen.loras.append({"name": name, "weight": entry.get("weight")})
+            else:
+                gen.add_lost(f"Draw Things LoRA entry without a file name: {_short(entry)}")
         if gen.loras:
             gen.add_lost("LoRAs are identified by file name only")
     strength = data.get("strength")

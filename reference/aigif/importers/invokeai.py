@@ -205,7 +205,9 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
     gen.raw["sd-metadata"] = text
     gen.source_version = _TYPED.str(data.get("app_version"), "app_version")
     gen.prompt_syntax = _syntax_of_version(gen.source_version)
-    gen.model_name = _TYPED.str(data.get("model_weights"), "model_weights")
+    # 2.x names the weights "model_weights"; lstein 1.x wrote the models.yaml name as "model_id"
+    gen.model_name = _TYPED.str(data.get("model_weights"), "model_weights") \
+        or _TYPED.str(data.get("model_id"), "model_id")
     gen.model_hash = _TYPED.str(data.get("model_hash"), "model_hash")
     prompts = image.get("prompt")
     raw_prompt = None
@@ -237,7 +239,8 @@ def read_sd_metadata(text: str, *, container: str = "png:tEXt:sd-metadata") -> I
         if key == "postprocessing" and value:
             steps = value if isinstance(value, list) else [value]
             gen.add_lost("post-processing after generation: "
-                         + ", ".join(str(p.get("type")) if isinstance(p, dict) else str(p)[:20] for p in steps))
+                         + ", ".join(str(p.get("type") or p.get("tool")) if isinstance(p, dict) else str(p)[:20]
+                                   for p in steps))        # 2.x says "type", 1.x "tool"
         elif key == "variations" and value:
             gen.add_lost(f"seed variations {json.dumps(value)[:80]}")
         elif key == "facetool" and not image.get("facetool_strength"):

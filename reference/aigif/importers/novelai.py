@@ -97,7 +97,7 @@ def read_chunks(chunks: dict[str, str], *, container: str = "png:tEXt:Comment") 
         gen.extra[key] = value
         if key in ("strength", "noise") and not is_img2img:
             continue
-        if key not in HARMLESS:
+        if key not in HARMLESS and value not in (None, False, "", [], {}):  # null/false/0/empty: the option is off
             gen.add_lost(f"NovelAI parameter {key!r}: {json.dumps(value, ensure_ascii=False)[:80]} has no field of its own")
     if is_img2img:
         gen.denoise = _TYPED.float(data.get("strength"), "strength")

@@ -28,6 +28,9 @@ from .containers import RawMetadata, TextItem
 from .generation import ImportedGeneration
 
 _TYPED = Coercer("JSON parameter", strings=LENIENT)
+#: A RuinedFooocus LoRA entry's second item, "1.0 - dir/file.safetensors"; its older string form's tags.
+_RE_RF_LORA = re.compile(r"^\s*(-?\d{1,6}(?:\.\d{1,12})?)\s+-\s+(\S.{0,1000}?)\s*\Z")
+_RE_TAG_LORA = re.compile(r"<([^<>:]{1,1000}):(-?\d{1,6}(?:\.\d{1,12})?)>")
 _RE_RES = re.compile(r"^\(?\s*(\d{1,6})\s*[x×,]\s*(\d{1,6})\s*\)?\Z")
 #: ImportedGeneration field -> (type, the keys front-ends write it under, in order of preference)
 ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -97,9 +100,19 @@ def read_text(text: str, *, container: str = "png:tEXt:parameters") -> ImportedG
     if gen.vae in ("Default (model)", "None", "Automatic"):
         gen.vae = None
     loras = data.get("loras")
-    if isinstance(loras, list):
+    if isinstance(loras, str):
+        # older RuinedFooocus: "<file:weight>,<None:0.5>,..." with "None" for an empty slot
+        for name, weight in _RE_TAG_LORA.findall(loras):
+            if name.strip() != "None":
+                gen.loras.append({"name": name.strip(), "weight": float(weight)})
+    elif isinstance(loras, list):
         for entry in loras:
-            if isinstance(entry, (list, tuple)) and entry and isinstance(entry[0], str):
+            rf = (_RE_RF_LORA.match(entry[1]) if isinstance(entry, (list, tuple)) and len(entry) == 2
+                  and isinstance(entry[0], str) and isinstance(entry[1], str) else None)
+            if rf is not None:
+                # RuinedFooocus: [hash or "", "weight - file"]
+                gen.loras.append({"name": rf[2], "weight": float(rf[1]), **({"hash": entry[0]} if entry[0] else {})})
+            elif isinstance(entry, (list, tuple)) and entry and isinstance(entry[0], str):
                 gen.loras.append({"name": entry[0], "weight": entry[1] if len(entry) > 1 else None})
             elif isinstance(entry, dict):
                 gen.loras.append(dict(entry))
