@@ -84,9 +84,34 @@ def non_default(e: dict) -> dict:
             vals[x["name"]] = x["max"]
         elif x["type"] == "ref":
             vals[x["name"]] = table(x["table"]).entries[-1]["key"]
+        elif x["type"] == "dec":  # the resources extension's weights
+            vals[x["name"]] = x["max"]
+        elif x["type"] == "bytes":  # the resources extension's hashes, at their longest
+            vals[x["name"]] = bytes(range(x["max_len"]))
         else:
             raise BuildError(f"extension {e['key']}: no sample value for a {x['type']} field")
     return vals
+
+
+def build_resources_parse(P) -> None:
+    """The resources extension (tag 11, SPEC.md §12.11): slots in order, the rest unused."""
+    from aigif.regen.resources import Resource, extension
+
+    def R(*res):
+        return with_ext(new(), [extension(list(res), REG)])
+    lora = Resource("lora", "detail-tweaker", tensors_sha256=bytes.fromhex("0123456789ab"), weight=0.8, te_weight=0.8)
+    emb = Resource("embedding", "easynegative", sha256=bytes.fromhex("c74b4e810b"))
+    vae = Resource("vae", "vae-ft-mse-840000-ema-pruned", sha256=bytes.fromhex("735e4c3a44"))
+    full = Resource("lora", "full-hash", sha256=bytes(range(32)), weight=1.25, te_weight=0)
+    P("resources-one-lora", R(lora), "resources: one LoRA by its A1111 'Lora hashes' hash (6 bytes of the tensor-data SHA-256), "
+      "UNet and text encoder at 0.8; slots 2-8 unused", ["§6.2.3", "§12.11"])
+    P("resources-lora-embedding-vae", R(lora, emb, vae), "resources: a LoRA, a textual-inversion embedding and a VAE (AutoV2 hashes)",
+      ["§6.2.3", "§12.11"])
+    P("resources-vae-only", R(vae), "resources: only a VAE override", ["§6.2.3", "§12.11"])
+    P("resources-lora-weights-apart", R(full, Resource("lora", "slider", weight=-1.5, te_weight=0.1)),
+      "resources: a LoRA by full SHA-256 with the text encoder at 0, a negative-weight LoRA without hashes", ["§3.6", "§12.11"])
+    P("resources-8", R(*[Resource("lora" if k % 2 else "embedding", f"r{k}", sha256=bytes([k]) * 5) for k in range(8)]),
+      "resources: 8 resources, every slot used (the limit)", ["§11", "§12.11"])
 
 
 def build_parse(vs: Vectors) -> None:
@@ -223,6 +248,7 @@ def build_parse(vs: Vectors) -> None:
       "extension source with JSON settings", ["§6.2.3"])
     P("extension-software-unicode", with_ext(new(), [ext(2, **{**SOFTWARE, "writer": "ツール 🐍 1.0"})]),
       "extension software with multi-byte UTF-8 in an inline str", ["§3.8", "§6.2"])
+    build_resources_parse(P)
     for tag, body, what in UNKNOWN_IGNORABLE:
         P(f"extension-unknown-ignorable-{tag if tag < 2**63 else 'max'}", with_ext(new(), [Extension(tag, body)]),
           f"unknown ignorable extension, {what}: skipped, kept as raw bytes", ["§6.2", "§6.2.2"])

@@ -357,7 +357,39 @@ def extension_rows() -> list:
          "software extension: torch declared 65,537 bytes long (the inline str limit is 65,536) in a body that ends there: "
          "the length is checked before the bytes run out", "§3.8, §9, §11"),
     ]
-    return rows
+    return rows + resources_rows(X)
+
+
+def resources_rows(X) -> list:
+    """The resources extension (tag 11, SPEC.md §12.11), its bodies built bit by bit here:
+    per slot kind (ue(kind − min)), name (str), sha256 and tensors_sha256 (bytes), weight and
+    te_weight (dec); slot 1's kind has min 1, the others min 0."""
+    from aigif.conformance.bitwriter import dec_bits
+
+    def slot(k: int, kind: int = 0, name: bytes = b"", sha: bytes = b"", tsha: bytes = b"", w: float = 1, te: float = 1,
+             raw_sha: str | None = None) -> str:
+        return (ue(kind - (1 if k == 1 else 0)) + bytes_bits(name) + (raw_sha if raw_sha is not None else bytes_bits(sha))
+                + bytes_bits(tsha) + dec_bits(w) + dec_bits(te))
+
+    def body(*slots: str) -> bytes:
+        rest = "".join(slot(k) for k in range(len(slots) + 1, 9))
+        return pack("".join(slots) + rest)
+    lora = slot(1, 1, b"lora", tsha=b"\x01" * 6, w=0.8, te=0.8)
+    return [
+        ("resources-kind-4", X((11, body(slot(1, 4, b"x")))), "E_RANGE", "resources: kind_1 = 4 (1 lora, 2 embedding, 3 vae)",
+         "§3.5, §12.11"),
+        ("resources-gap", X((11, body(lora, slot(2, 0), slot(3, 1, b"late")))), "E_RANGE",
+         "resources: slot 3 used after an unused slot 2 (slots are used in order)", "§6.2.3, §12.11"),
+        ("resources-weight-on-embedding", X((11, body(slot(1, 2, b"emb", w=0.5)))), "E_RANGE",
+         "resources: an embedding with weight_1 = 0.5 (weights are a LoRA's only)", "§6.2.3, §12.11"),
+        ("resources-name-in-unused-slot", X((11, body(lora, slot(2, 0, b"ghost")))), "E_RANGE",
+         "resources: name_2 set in an unused slot", "§6.2.3, §12.11"),
+        ("resources-weight-over-100", X((11, body(slot(1, 1, b"lora", w=100.5)))), "E_RANGE", "resources: weight_1 = 100.5 (-100..100)",
+         "§3.6, §12.11"),
+        ("resources-sha256-length-33", X((11, body(slot(1, 1, b"lora", raw_sha=bytes_bits(bytes(33)))))), "E_RANGE",
+         "resources: sha256_1 of 33 bytes (at most 32)", "§3.8, §12.11"),
+        ("resources-leftover-byte", X((11, body(lora) + b"\x00")), "E_OVERRUN", "resources body one byte longer than its fields", "§6.2"),
+    ]
 
 
 def ihdr_png(w: int, h: int, depth=8, colour=2, interlace=0) -> bytes:

@@ -15,6 +15,9 @@ def add_regen_options(p) -> None:
     p.add_argument("--time-limit", type=float, metavar="S", help="stop a file's denoising after S seconds (E_BUDGET)")
     p.add_argument("--unverified-models", action="store_true",
                    help="use a mapped directory for an unregistered model although its weights hash cannot be checked (SPEC.md §5.3)")
+    p.add_argument("--resource-dir", action="append", metavar="DIR|name:NAME=FILE|hash:HEX=FILE",
+                   help="where the LoRAs, embeddings and VAE a file names are found (SPEC.md §12.11): a folder searched for "
+                        "NAME.safetensors, or one file for a name or hash; repeatable; $AIGIF_RESOURCE_DIR adds folders")
     p.add_argument("--max-pixels", type=int, metavar="N",
                    help="refuse to decode a pixel payload of more pixels (E_BUDGET; default: 8192², SPEC.md §16)")
 
@@ -36,6 +39,8 @@ def regenerator(args):
     check_device(args.device)
     from ..regen import Regenerator
     from ..regen.loading import parse_model_dirs
+    from ..regen.resources import parse_resource_dirs
     return Regenerator(device=args.device, model_dirs=parse_model_dirs(args.model_dir), threads=args.threads, progress=args.progress,
                        time_limit=args.time_limit, unverified=args.unverified_models,
+                       resource_dirs=parse_resource_dirs(getattr(args, "resource_dir", None)),
                        **{k: v for k in ("max_work", "max_pixels") if (v := getattr(args, k)) is not None})

@@ -18,7 +18,7 @@ from .. import codec
 from ..errors import AigifError
 from ..file import AigifFile
 from ..registry import Registry, load
-from . import conditioning, loading, pixels
+from . import conditioning, loading, pixels, resources
 from .arguments import pipeline_kwargs
 from .platform import Platform, current, fidelity
 
@@ -77,7 +77,7 @@ class Regenerator:
     def __init__(self, device: str | None = None, model_dirs: dict[str, Path] | None = None,
                  threads: int | None = None, progress: bool = False, reg: Registry | None = None,
                  max_work: int = MAX_WORK, time_limit: float | None = None, max_pixels: int = MAX_PIXELS,
-                 unverified: bool = False):
+                 unverified: bool = False, resource_dirs: resources.ResourceMap | None = None):
         import torch
         if threads is None:  # AIGIF_THREADS lets a harness (the conformance measurement) vary it
             threads = int(os.environ.get("AIGIF_THREADS", "1"))
@@ -90,6 +90,8 @@ class Regenerator:
         self.time_limit = time_limit  # seconds of denoising per file; None: no limit
         self.max_pixels = max_pixels  # pixels of a payload decode (SPEC.md §16)
         self.unverified = unverified  # use mapped directories of unregistered models whose hash cannot be checked (§5.3)
+        # where the LoRAs, embeddings and VAE a file names are found (§12.11): --resource-dir, $AIGIF_RESOURCE_DIR
+        self.resource_dirs = resource_dirs if resource_dirs is not None else resources.parse_resource_dirs(None)
         self._pipes: dict[tuple, tuple] = {}
         deterministic(threads)
         _quiet_libraries()
@@ -144,6 +146,9 @@ class Regenerator:
         if f.noise == "unknown":
             raise AigifError("E_NOISE_UNAVAILABLE", "the file does not record its noise source")
         with contextlib.ExitStack() as stack:
+            # the file's LoRAs, embeddings and VAE (SPEC.md §12.11), taken off again when the image is made
+            f = stack.enter_context(resources.applied(pipe, f, self.reg, self.resource_dirs, conditioning.settings(f)["syntax"],
+                                                      conditioning.needs_own_encoding(f, self.reg)))
             if conditioning.needs_own_encoding(f, self.reg):  # the file's prompt syntax, not the pipeline's reading
                 stack.enter_context(conditioning.conditioned(pipe, f, self.reg, kw))
             if f.noise in ("torch-cpu", "torch-cuda"):
