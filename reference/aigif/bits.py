@@ -2,7 +2,9 @@
 implementers comparing their parser with this one bit by bit."""
 from __future__ import annotations
 
-from . import codec, container, core, text, wire
+import dataclasses
+
+from . import codec, container, core, sections, wire
 from .registry import Registry, load
 
 
@@ -23,14 +25,16 @@ def bit_table(data: bytes, reg: Registry | None = None) -> list[dict]:
     row("version", 24, 8, data[3])
     row("body_length", 32, 8 * (start - 4), end - start)
     trace: list = []
-    _, pos = core.read_core(reg, data, start, end, trace=trace)
+    c, pos = core.read_core(reg, data, start, end, trace=trace)
     for path, b0, b1, value in trace:
         row(path, 8 * start + b0, b1 - b0, value)
     core_end = 8 * start + (trace[-1][2] if trace else 0)
     if 8 * pos > core_end:
         row("padding", core_end, 8 * pos - core_end, 0)
-    text_len = len(text.encode(f.text_coder, codec.strings_of(reg, f)))
-    text_at = end - text_len
+    # where the text block starts: after the sections (read again into a scratch copy; re-encoding
+    # the strings instead cost a second canonical deflate of up to 64 KiB)
+    text_at = sections.read_sections(reg, c, dataclasses.replace(f, extensions=[]), data, pos, end)
+    text_len = end - text_at
     if text_at > pos:
         row("sections", 8 * pos, 8 * (text_at - pos), "digest/extensions/payloads")
     row(f"text_block ({f.text_coder})", 8 * text_at, 8 * text_len, [f.prompt, f.negative_prompt])

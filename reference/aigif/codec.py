@@ -7,7 +7,9 @@ text block (8) — and reports the first error with its code and file offset.
 """
 from __future__ import annotations
 
-from . import container, core, sections, text
+import functools
+
+from . import _fast, container, core, sections, text
 from .errors import AigifError
 from .file import AigifFile
 from .registry import Registry, load
@@ -24,6 +26,19 @@ def read(data: bytes, reg: Registry | None = None) -> AigifFile:
     """
     reg = reg or load()
     data = bytes(data)
+    if _fast.ENABLED:  # the accelerator (aigif._fast): the same result, or None and the steps below decide
+        v = _fast.read(data, reg)
+        if v is not None:
+            tc, device, platform, model, dtype, noise, h, w, seed, fields, model_fields, strings = v
+            f = AigifFile(model=model, height=h, width=w, seed=seed, fields=fields, model_fields=model_fields,
+                          device=device, platform=platform, dtype=dtype, noise=noise, text_coder=tc)
+            assign_strings(reg, f, strings)
+            return f
+    return _read(data, reg)
+
+
+def _read(data: bytes, reg: Registry) -> AigifFile:
+    """SPEC.md §9 in Python, the normative reference."""
     start, end = container.read_container(data)                      # steps 1–5
     c, pos = core.read_core(reg, data, start, end)                   # step 6
     f = AigifFile(
@@ -39,14 +54,21 @@ def read(data: bytes, reg: Registry | None = None) -> AigifFile:
 
 def assign_strings(reg: Registry, f: AigifFile, strings: list[str]) -> None:
     """Put the text block's strings (SPEC.md §7.1 order) where they belong in ``f``."""
-    family = {x.name for x in reg.family_of(f.model).fields}
-    for name, s in zip(reg.string_fields(f.model), strings):
-        if name in ("prompt", "negative_prompt"):
+    for (name, where), s in zip(_string_places(reg, f.model), strings):
+        if where == 0:
             setattr(f, name, s)
-        elif name in family:
+        elif where == 1:
             f.fields[name] = s
         else:
             f.model_fields[name] = s
+
+
+@functools.lru_cache(maxsize=256)
+def _string_places(reg: Registry, model: str) -> tuple[tuple[str, int], ...]:
+    """(name, 0: an attribute, 1: a family field, 2: a model field) of each string of ``model``'s files."""
+    family = {x.name for x in reg.family_of(model).fields}
+    return tuple((name, 0 if name in ("prompt", "negative_prompt") else 1 if name in family else 2)
+                 for name in reg.string_fields(model))
 
 
 def validate(data: bytes, reg: Registry | None = None) -> AigifError | None:
@@ -55,8 +77,11 @@ def validate(data: bytes, reg: Registry | None = None) -> AigifError | None:
     >>> validate(b"GIF89a").code
     'E_MAGIC'
     """
+    reg = reg or load()
+    if _fast.ENABLED and isinstance(data, bytes) and _fast.read(data, reg, False):
+        return None  # accepted by the accelerator: the reference accepts it too
     try:
-        read(data, reg)
+        _read(bytes(data), reg)
     except AigifError as err:
         return err
     return None
@@ -89,14 +114,22 @@ def write(f: AigifFile, reg: Registry | None = None) -> bytes:
     _check_keys("fields", bit_fields, [x.name for x in reg.family_of(f.model).fields if x.type != "str"])
     _check_keys("model_fields", bit_model_fields, [x.name for x in reg.model_fields(f.model) if x.type != "str"])
     _check_keys("platform", f.platform, [x.name for x in reg.device_fields(f.device)])
+    sections.check_value_types("", f.fields, reg.family_of(f.model).fields)  # a wrong Python type: E_RANGE
+    sections.check_value_types("", f.model_fields, reg.model_fields(f.model))
+    sections.check_value_types("", f.platform, reg.device_fields(f.device))
     values = dict(
         sections.present_flags(f),
         text_coder=f.text_coder, device=f.device, platform=f.platform, model=f.model,
         dtype=f.dtype, noise=f.noise, size=(f.height, f.width), seed=f.seed,
         fields=bit_fields, model_fields=bit_model_fields,
     )
-    body = core.write_core(reg, values) + sections.write_sections(reg, f) + text.encode(f.text_coder, strings_of(reg, f))
-    return container.write_container(body)
+    strings = strings_of(reg, f)
+    head = core.write_core(reg, values) + sections.write_sections(reg, f)
+    try:  # SPEC.md §7.1's framed-text limit whatever the coder (read checks it; the prompt coder does not),
+        text.frame(strings)  # and before the coder runs (the prompt coder takes seconds on 64 KiB)
+    except UnicodeEncodeError:
+        pass  # a lone surrogate: text.encode reports it (E_UTF8)
+    return container.write_container(head + text.encode(f.text_coder, strings))
 
 
 def _check_keys(what: str, given: dict, expected: list[str]) -> None:

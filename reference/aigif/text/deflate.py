@@ -1,12 +1,13 @@
 """Text coder ``deflate`` (SPEC.md §7.3): raw DEFLATE from the canonical deflater.
 
 Decoding uses zlib's inflater with an output cap, so a DEFLATE bomb stops at
-the limit; canonicality is checked by re-encoding with :func:`deflate`.
+the limit; canonicality is checked by re-encoding with :func:`deflate` (or
+with the same deflater in C, ``aigif/_speedups.c``, when it is built).
 """
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from ..errors import AigifError
 from .framing import TEXT_LIMIT, frame, unframe
@@ -55,32 +56,88 @@ def _dist(d: int) -> tuple[int, int]:
 
 
 def deflate(data: bytes) -> bytes:
-    """The canonical deflater of SPEC.md §7.3."""
+    """The canonical deflater of SPEC.md §7.3.
+
+    At each position the candidates are the (at most) 32 most recent earlier
+    positions with the same 3 bytes, within the window; the match is the
+    longest of them (capped at 258 and at the end of the data), the nearest
+    one on a tie. The positions of each 3-byte key are listed once, in one
+    pass over the data, so the candidates at ``i`` are a slice of that list
+    found by ``bisect`` (no per-byte chain update while coding). A candidate
+    matters only if it is strictly longer than the best so far: the byte at
+    ``best_len`` is checked, then the prefix as one slice compare, before the
+    match is extended byte by byte (so a position costs at most 32 cheap
+    checks plus its match length). :func:`deflate_straightforward` is the
+    same deflater written as §7.3 reads; the two agree byte for byte
+    (``tests/test_parse_bounds.py``), and so does ``aigif/_speedups.c``."""
     n = len(data)
     acc, nbits = 0b011, 3  # BFINAL=1, BTYPE=01 (fixed), LSB first
-    chains: dict[bytes, list[int]] = {}
+    chains: dict[bytes, list[int]] = {}  # 3-byte key -> its positions, ascending
+    for j, key in enumerate([data[j:j + 3] for j in range(n - 2)]):
+        chain = chains.get(key)
+        if chain is None:
+            chains[key] = [j]
+        else:
+            chain.append(j)
+    litlen, lengths = _LITLEN, _LENGTH
     i = 0
     while i < n:
         best_len = best_dist = 0
         if i + MIN_MATCH <= n:
-            key = data[i:i + 3]
-            chain = chains.get(key)
-            if chain:
+            chain = chains[data[i:i + 3]]
+            k = bisect_left(chain, i)  # chain[:k]: the positions before i
+            if k:
                 limit = min(MAX_MATCH, n - i)
-                for p in reversed(chain[-MAX_CANDIDATES:]):
-                    if i - p > WINDOW:
+                lo = i - WINDOW
+                for p in chain[k - 1:k - MAX_CANDIDATES - 1:-1] if k > MAX_CANDIDATES else chain[k - 1::-1]:
+                    if p < lo:
                         break
-                    # A candidate matters only if it is strictly longer than the best so far (ties
-                    # keep the nearest): check the byte at best_len, then the prefix as one slice
-                    # compare, before extending byte by byte. Same result as extending every
-                    # candidate from 3, without its worst case (32 x 258 Python byte compares per
-                    # match: a 1 KB file took 0.3-1 s to validate).
                     if best_len:
                         if data[p + best_len] != data[i + best_len] or data[p:p + best_len] != data[i:i + best_len]:
                             continue
                         length = best_len + 1
                     else:
-                        length = 3
+                        length = MIN_MATCH
+                    while length < limit and data[p + length] == data[i + length]:
+                        length += 1
+                    if length > best_len:
+                        best_len, best_dist = length, i - p
+                        if length == limit:
+                            break
+        if best_len:
+            c, k = lengths[best_len]
+            acc |= c << nbits
+            nbits += k
+            c, k = _dist(best_dist)
+            i += best_len
+        else:
+            c, k = litlen[data[i]]
+            i += 1
+        acc |= c << nbits
+        nbits += k
+    c, k = _LITLEN[256]
+    acc |= c << nbits
+    nbits += k
+    return acc.to_bytes((nbits + 7) // 8, "little")
+
+
+def deflate_straightforward(data: bytes) -> bytes:
+    """The same deflater as it reads in SPEC.md §7.3, candidate by candidate (slow on long
+    inputs); ``tests/test_parse_bounds.py`` checks that :func:`deflate` gives its output."""
+    n = len(data)
+    acc, nbits = 0b011, 3
+    chains: dict[bytes, list[int]] = {}
+    i = 0
+    while i < n:
+        best_len = best_dist = 0
+        if i + MIN_MATCH <= n:
+            chain = chains.get(data[i:i + 3])
+            if chain:
+                limit = min(MAX_MATCH, n - i)
+                for p in reversed(chain[-MAX_CANDIDATES:]):
+                    if i - p > WINDOW:
+                        break
+                    length = 0
                     while length < limit and data[p + length] == data[i + length]:
                         length += 1
                     if length > best_len:
@@ -97,7 +154,6 @@ def deflate(data: bytes) -> bytes:
             c, k = _LITLEN[data[i]]
         acc |= c << nbits
         nbits += k
-        # every position becomes a candidate, including those inside the match
         for j in range(i, min(i + step, n - 2)):
             chains.setdefault(data[j:j + 3], []).append(j)
         i += step
@@ -123,13 +179,21 @@ def inflate(block: bytes, limit: int = TEXT_LIMIT) -> bytes:
     return out
 
 
+def canonical(data: bytes) -> bytes:
+    """:func:`deflate`, by the accelerator (``aigif/_speedups.c``, the same deflater in C) when it is built."""
+    from .. import _fast
+    if _fast.ENABLED and len(data) <= 1 << 24:  # framed text is at most 65,536 bytes (§7.1)
+        return _fast._speedups.deflate(data)
+    return deflate(data)
+
+
 def encode(strings: list[str]) -> bytes:
-    return deflate(frame(strings))
+    return canonical(frame(strings))
 
 
 def decode(block: bytes, count: int, limit: int = TEXT_LIMIT) -> list[str]:
     framed = inflate(block, limit)
     strings = unframe(framed, count)
-    if deflate(framed) != block:
+    if canonical(framed) != block:
         raise AigifError("E_NONCANONICAL", "DEFLATE stream is not the canonical deflater's output")
     return strings

@@ -642,16 +642,25 @@ class _Model:
 
 
 _model: _Model | None = None
+_blob: bytes | None = None
+
+
+def model_blob() -> bytes:
+    """The model file's bytes, checked against MODEL_SHA256 (RuntimeError if they differ)."""
+    global _blob
+    if _blob is None:
+        with open(MODEL_PATH, "rb") as f:
+            blob = f.read()
+        if hashlib.sha256(blob).hexdigest() != MODEL_SHA256:
+            raise RuntimeError("prompt_model.bin does not match MODEL_SHA256")
+        _blob = blob
+    return _blob
 
 
 def _load() -> _Model:
     global _model
     if _model is None:
-        with open(MODEL_PATH, "rb") as f:
-            blob = f.read()
-        if hashlib.sha256(blob).hexdigest() != MODEL_SHA256:
-            raise RuntimeError("prompt_model.bin does not match MODEL_SHA256")
-        _model = _Model(blob)
+        _model = _Model(model_blob())
     return _model
 
 
@@ -664,6 +673,15 @@ def decode(data: bytes, count: int, limit: int = 65536) -> list[str]:
     """Decode exactly ``count`` strings; total UTF-8 output must be <= limit."""
     if count < 0:
         raise TextCoderError("E_TEXT_CORRUPT", "negative string count")
+    from .. import _fast  # the accelerator (aigif/_speedups.c), when built: this decoder's result, or None
+    if _fast.ENABLED and isinstance(data, bytes):
+        m = _fast.prompt_model()
+        if m is not None:
+            got = _fast._speedups.decode_prompt(m, data, count, limit)
+            if isinstance(got, tuple):  # (code, message): the check of Appendix E that fails first
+                raise TextCoderError(*got)
+            if got is not None:
+                return got
     try:
         return _load().decode(data, count, limit)
     except TextCoderError:
