@@ -44,9 +44,11 @@ def test_what_the_file_can_express_is_a_complete_recipe(tmp_path):
 
 
 def test_an_unapplied_setting_makes_a_partial_record_that_keeps_its_pixels(tmp_path, capsys):
-    px, path, f = converted(tmp_path, "a red circle <lora:detail:0.8>\n" + BASE + ', Lora hashes: "detail: 0123456789ab"')
+    # a block weight (lbw=) is an argument the resources extension cannot say
+    px, path, f = converted(tmp_path, "a red circle <lora:detail:0.8:lbw=FACE>\n" + BASE + ', Lora hashes: "detail: 0123456789ab"')
     missing = f.extension_fields("partial")["missing"].splitlines()
-    assert any("LoRA" in m for m in missing), missing
+    assert any("LoRA 'detail'" in m and "lbw=FACE" in m for m in missing), missing
+    assert f.extension("resources") is None
     assert f.pixels is not None and f.pixels.codec == "png"
     capsys.readouterr()
     assert validate(["--json", str(path)]) == 0
@@ -54,6 +56,28 @@ def test_an_unapplied_setting_makes_a_partial_record_that_keeps_its_pixels(tmp_p
     # decode shows the record's own pixels, never a regeneration presented as the image
     assert aigif(["decode", str(path), "-o", str(tmp_path / "x.png")]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "x.png").convert("RGB")), px)
+
+
+def test_loras_embeddings_and_a_vae_with_their_hashes_are_resources_of_a_complete_recipe(tmp_path):
+    """A1111's Lora hashes (AutoV3: the tensors' SHA-256), TI hashes and VAE hash (the file's
+    SHA-256) name what the regenerator must be given (SPEC.md §12.11); nothing is lost."""
+    _, _, f = converted(tmp_path, "a red circle <lora:detail:0.8> <lora:style:0.6:0.4>, emb1\nNegative prompt: badhand\n"
+                        + BASE + ', VAE hash: 735e4c3a44, VAE: vae-ft-mse.safetensors, '
+                        'TI hashes: "emb1: 1a2b3c4d5e6f, badhand: 5e40d722fc3d", Lora hashes: "detail: 0123456789ab, style: abcdef012345"')
+    assert f.extension("partial") is None and f.pixels is None
+    r = f.extension_fields("resources")
+    slots = [{k[:-2]: v for k, v in r.items() if k.endswith(f"_{n}")} for n in range(1, 6)]
+    assert slots[0] == {"kind": 1, "name": "detail", "sha256": b"", "tensors_sha256": bytes.fromhex("0123456789ab"),
+                        "weight": 0.8, "te_weight": 0.8}
+    assert (slots[1]["weight"], slots[1]["te_weight"]) == (0.4, 0.6)  # <lora:NAME:TE:UNET>
+    assert [(s["kind"], s["name"], s["sha256"].hex()) for s in slots[2:]] == [
+        (2, "emb1", "1a2b3c4d5e6f"), (2, "badhand", "5e40d722fc3d"), (3, "vae-ft-mse", "735e4c3a44")]
+    assert f.extension_fields("prompts")["syntax"] == "a1111"  # whose regenerator leaves the satisfied tags out
+
+
+def test_a_lora_whose_multiplier_is_not_recorded_is_lost(tmp_path):
+    _, _, f = converted(tmp_path, "a red circle\n" + BASE + ', Lora hashes: "detail: 0123456789ab"', "--no-pixels")
+    assert "multiplier is not recorded" in f.extension_fields("partial")["missing"] and f.extension("resources") is None
 
 
 def test_a_partial_record_without_pixels_refuses_to_regenerate(tmp_path, capsys):

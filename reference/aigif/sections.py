@@ -162,6 +162,8 @@ class StoredHash(wire.ByteField):
     def write(self, stream, value, context):
         if len(context.sha256) != 32:
             raise AigifError("E_RANGE", "model payload hash must be 32 bytes")
+        if context.compressor["key"] == "none" and hashlib.sha256(context.data).digest() != context.sha256:
+            raise AigifError("E_PAYLOAD", "model payload does not match its SHA-256")  # read would refuse it
 
 
 class Tag(wire.ByteField):
@@ -177,6 +179,8 @@ class Tag(wire.ByteField):
         return tag
 
     def write(self, stream, value, context):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise AigifError("E_RANGE", f"extension tag {value!r:.40} is not an integer")
         if value & 1 and value not in context._params["reg"].extensions.by_id:  # no decoder could read it
             raise AigifError("E_UNKNOWN_CRITICAL_EXTENSION", f"extension {value} is critical but not registered")
         stream.write(wire.uvarint(value))
@@ -280,6 +284,11 @@ def decode_extension_body(reg: Registry, tag: int, data: bytes, start: int = 0, 
     return out
 
 
+def _default(fd: dict):
+    """A field descriptor's default as the decoded value compares with it: a ``bytes`` default is hex in the JSON."""
+    return bytes.fromhex(fd["default"]) if fd["type"] == "bytes" else fd["default"]
+
+
 def check_extension_rules(reg: Registry, tag: int, fields: dict, offset: int | None = None) -> None:
     """The registry's value rules of an extension (SPEC.md §6.2.3): a field with
     ``when`` keeps its default unless the named field has one of the listed
@@ -288,17 +297,41 @@ def check_extension_rules(reg: Registry, tag: int, fields: dict, offset: int | N
     entry = reg.extensions.by_id[tag]
     for fd in entry["fields"]:
         cond = fd.get("when")
-        if cond and fields[cond["field"]] not in cond["in"] and fields[fd["name"]] != fd["default"]:
+        if cond and fields[cond["field"]] not in cond["in"] and fields[fd["name"]] != _default(fd):
             raise AigifError("E_RANGE", f"extension {entry['key']}: {fd['name']} must be {fd['default']!r} "
                              f"unless {cond['field']} is one of {cond['in']}", offset=offset)
-    if entry.get("not_all_default") and all(fields[fd["name"]] == fd["default"] for fd in entry["fields"]):
+    if entry.get("not_all_default") and all(fields[fd["name"]] == _default(fd) for fd in entry["fields"]):
         raise AigifError("E_NONCANONICAL", f"extension {entry['key']} with every field at its default: omit it", offset=offset)
+
+
+#: The Python type each registry field type is written from (SPEC.md §3.9, §8.3); a value of another
+#: type is refused with E_RANGE before the wire's writers see it (``bytes(5)`` would be five zero
+#: bytes, ``5 .encode`` an AttributeError).
+_PY_TYPES = {"str": (str,), "ref": (str,), "bytes": (bytes, bytearray), "uint": (int,), "dec": (int, float)}
+
+
+def check_value_types(what: str, values: dict, descriptors) -> None:
+    """Each value in ``values`` has the Python type its field's registry type is written from;
+    ``descriptors`` are :class:`Field` objects or the registry's field dicts."""
+    for fd in descriptors:
+        name, ftype = (fd.name, fd.type) if isinstance(fd, Field) else (fd["name"], fd["type"])
+        if name not in values or ftype not in _PY_TYPES:
+            continue
+        v = values[name]
+        if isinstance(v, bool) or not isinstance(v, _PY_TYPES[ftype]):
+            raise AigifError("E_RANGE", f"{what}{name} = {v!r:.40} is not a {ftype} value")
+        if ftype == "dec" and isinstance(v, int):
+            try:
+                float(v)
+            except OverflowError:
+                raise AigifError("E_RANGE", f"{what}{name}: an integer too large for a dec") from None
 
 
 def encode_extension_body(reg: Registry, tag: int, fields: dict) -> bytes:
     expected = [f["name"] for f in reg.extensions.by_id[tag]["fields"]]
     if sorted(fields) != sorted(expected):
         raise AigifError("E_FIELDS", f"extension {tag}: fields must be exactly {expected}")
+    check_value_types(f"extension {reg.extensions.by_id[tag]['key']}: ", fields, reg.extensions.by_id[tag]["fields"])
     check_extension_rules(reg, tag, fields)
     w = wire.BitWriter()
     _extension_struct(reg, tag).build_stream(fields, w)
@@ -324,6 +357,9 @@ def _extensions_in(reg, f: AigifFile, s, data) -> None:
 
 def _extensions_out(reg, f: AigifFile) -> dict:
     records = []
+    for e in f.extensions:
+        if isinstance(e.tag, bool) or not isinstance(e.tag, int):
+            raise AigifError("E_RANGE", f"extension tag {e.tag!r:.40} is not an integer")
     for e in sorted(f.extensions, key=lambda e: e.tag):
         if e.tag in reg.extensions.by_id:  # registered: the fields count, the body is rebuilt from them
             fields = e.fields if e.fields is not None else decode_extension_body(reg, e.tag, e.raw)

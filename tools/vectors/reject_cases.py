@@ -389,6 +389,8 @@ def resources_rows(X) -> list:
         ("resources-sha256-length-33", X((11, body(slot(1, 1, b"lora", raw_sha=bytes_bits(bytes(33)))))), "E_RANGE",
          "resources: sha256_1 of 33 bytes (at most 32)", "§3.8, §12.11"),
         ("resources-leftover-byte", X((11, body(lora) + b"\x00")), "E_OVERRUN", "resources body one byte longer than its fields", "§6.2"),
+        ("resources-all-default", X((11, body(slot(1, 1)))), "E_NONCANONICAL",
+         "resources with every field at its default (a LoRA with no name, no hash): omit the extension", "§6.2.3, §12.11"),
     ]
 
 

@@ -421,10 +421,7 @@ def to_generation(info: Infotext, *, container: str = "", raw: str | None = None
     for name, h in list(hashes.items())[:MAX_LORAS]:
         if name not in named:
             loras.append({"name": name, "hash": h, "weight": None, "kind": "lora"})
-    gen.loras = loras
-    if loras:
-        gen.add_lost("LoRA networks are applied from <lora:name:weight> prompt tags; the weights files are "
-                     "identified only by name and a 12-hex AutoV3 hash")
+    gen.loras = loras  # convert makes them the resources extension, or names them lost (importers/resources.py)
     if gen.schedule is None and gen.sampler is not None:
         gen.add_note("no 'Schedule type' (A1111 < 1.9): the schedule is implied by the sampler name")
     if gen.model_name is None:

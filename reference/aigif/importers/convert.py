@@ -30,7 +30,9 @@ from pathlib import PurePath
 from ..errors import AigifError
 from ..file import AigifFile, Extension
 from ..prompts import a1111 as a1111_syntax
+from ..regen.resources import extension as resources_extension
 from ..registry import Registry, load
+from . import resources as importer_resources
 from . import samplers
 from .generation import ImportedGeneration
 
@@ -291,19 +293,38 @@ def convert(gen, reg: Registry | None = None) -> Conversion:
     if unknown:
         settings["unknown"] = unknown
     settings.update({f"extra.{k}": v for k, v in (gen.extra or {}).items()})
+    expressed = _resources(gen, conv, reg)
     for k, why in (("eta_noise_seed_delta", "ENSD"), ("hires", "hires fix"), ("loras", "LoRAs"), ("vae", "VAE override")):
-        if k in settings:
+        if k in settings and k not in expressed:
             conv.lost.append(f"{why} is not applied on regeneration (kept in the source extension)")
     conv.lost += [x for x in gen.lost if x not in conv.lost]
     conv.notes += gen.notes
     if settings:
-        f.extensions = [Extension.of("source", {"tool": _utf8_safe(gen.source_tool),
-                                                "settings": _utf8_safe_json(settings)}, reg)]
+        f.extensions.append(Extension.of("source", {"tool": _utf8_safe(gen.source_tool),
+                                                    "settings": _utf8_safe_json(settings)}, reg))
     _prompt_syntax(gen, fam.key, conv, reg)
     if conv.lost:  # SPEC.md §12.10: what changes the image and is not expressed makes a partial record
         f.extensions.append(Extension.of("partial", {"missing": _missing(conv.lost)}, reg))
-        f.extensions.sort(key=lambda e: e.tag)
+    f.extensions.sort(key=lambda e: e.tag)
     return conv
+
+
+def _resources(gen, conv: Conversion, reg: Registry) -> set[str]:
+    """Add the ``resources`` extension (SPEC.md §12.11) when every LoRA, embedding and the VAE of an
+    A1111-infotext source can be said exactly; the settings keys it expresses (none otherwise: they
+    stay lost, with the reason)."""
+    if gen.source_tool not in importer_resources.A1111_TOOLS:
+        return set()
+    found, problems, notes = importer_resources.a1111_resources(gen)
+    conv.notes += notes
+    if problems:
+        conv.lost += problems
+        return set()
+    if not found:
+        return set()
+    conv.file.extensions.append(resources_extension(found, reg))
+    conv.carried.append("resources, to supply with --resource-dir: " + "; ".join(r.describe() for r in found))
+    return {"loras", "vae"}
 
 
 MISSING_MAX_BYTES = 4096  # the partial extension's list: enough to say what, not a log
