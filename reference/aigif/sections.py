@@ -48,14 +48,21 @@ class DigestLength(wire.ByteField):
 
 
 class Take(wire.ByteField):
-    """``n`` bytes (a number or a function of the context); E_OVERRUN past the body."""
+    """``n`` bytes (a number or a function of the context); E_OVERRUN past the body.
+    ``view``: a read-only view of the input instead of a copy (payloads: a 256 MiB payload
+    costs no second 256 MiB, SPEC.md §16)."""
 
-    def __init__(self, n, what: str):
+    def __init__(self, n, what: str, view: bool = False):
         super().__init__()
-        self.n, self.what = n, what
+        self.n, self.what, self.view = n, what, view
 
     def read(self, stream, context, *_):
-        return stream.take(self.n(context) if callable(self.n) else self.n, self.what)
+        n = self.n(context) if callable(self.n) else self.n
+        start = stream.tell()
+        if not self.view or n > stream.end - start:
+            return stream.take(n, self.what)  # a copy, or its E_OVERRUN
+        stream.pos = start + n
+        return memoryview(stream.data)[start:start + n].toreadonly()
 
     def write(self, stream, value, context):
         stream.write(value)
@@ -249,7 +256,7 @@ PIXEL_PAYLOAD = Struct(                              # §6.3
     "codec" / Entry("pixel_codecs"),
     "length_at" / Tell,
     "length" / PayloadLength(MAX_PIXEL_PAYLOAD, "pixel payload"),
-    "data" / Take(this.length, "pixel payload"),
+    "data" / Take(this.length, "pixel payload", view=True),
     "header" / PixelHeader(),
 )
 MODEL_PAYLOAD = Struct(                              # §6.4
@@ -257,7 +264,7 @@ MODEL_PAYLOAD = Struct(                              # §6.4
     "length_at" / Tell,
     "length" / PayloadLength(MAX_MODEL_PAYLOAD, "model payload"),
     "sha256" / Take(32, "model payload hash"),
-    "data" / Take(this.length, "model payload"),
+    "data" / Take(this.length, "model payload", view=True),
     "hash" / StoredHash(),
 )
 
