@@ -1,14 +1,18 @@
 """Rate–distortion of the diffc pixel codec (SPEC.md Appendix H) against PNG,
-WebP, JPEG XL and AVIF at matched bitrates, on images the conformance model
-generates and on the same images after an edit.
+JPEG XL (lossless and lossy), WebP (lossless and lossy) and AVIF at matched
+bitrates, on images the conformance model generates and on the same images
+after an edit (shifted, a painted patch, cropped and rescaled).
 
     python benchmarks/bench_diffc.py [--model tiny-sd1] [--size 64] [--images 2]
 
-For each diffc budget the table gives its bits per pixel and PSNR, then, for
-every other lossy codec, the PSNR of its largest encoding that is no larger
-than the diffc payload ("—" when even its smallest encoding is larger: the
-container and header overhead of those formats exceeds the budget), and the
-encode/decode time of diffc per image. PSNR is SPEC.md §12.8's.
+Per image set, the lossless codecs first (PNG, JPEG XL lossless, WebP
+lossless: bytes, bits per pixel, encode/decode time). Then, for each diffc
+budget, its bits per pixel and PSNR, then, for every lossy codec, the PSNR
+of its largest encoding that is no larger than the diffc payload ("—" when
+even its smallest encoding is larger: the container and header overhead of
+those formats exceeds the budget), and the encode/decode time of diffc per
+image. A last table gives the lossy codecs' own encode/decode times. PSNR is
+SPEC.md §12.8's.
 """
 from __future__ import annotations
 
@@ -42,6 +46,33 @@ def edits(img: np.ndarray) -> dict[str, np.ndarray]:
     crop = Image.fromarray(img[h // 8:h - h // 8, w // 8:w - w // 8]).resize((w, h), Image.Resampling.BICUBIC)
     return {"shift 8 px": np.roll(img, (h // 8, w // 8), axis=(0, 1)), "painted patch": patch,
             "crop 75% + rescale": np.asarray(crop)}
+
+
+def lossless() -> dict:
+    """codec -> (encode(px) -> bytes, decode(bytes) -> px): the lossless references."""
+    from PIL import Image
+
+    from aigif.regen import pixels
+
+    def webp_enc(px):
+        buf = io.BytesIO()
+        Image.fromarray(px).save(buf, format="WEBP", lossless=True, quality=100, method=6)
+        return buf.getvalue()
+
+    def pil_dec(data):
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert("RGB"))
+
+    out: dict[str, tuple[Any, Any]] = {"PNG (lossless)": (pixels.encode_png, pil_dec)}
+    try:
+        import imagecodecs
+    except ImportError:  # pragma: no cover
+        imagecodecs = None
+    if imagecodecs is not None and hasattr(imagecodecs, "jpegxl_encode"):
+        out["JPEG XL lossless"] = (lambda px: imagecodecs.jpegxl_encode(px, lossless=True, effort=7),
+                                   lambda data: imagecodecs.jpegxl_decode(data)[..., :3])
+    out["WebP lossless"] = (webp_enc, pil_dec)
+    return out
 
 
 def baselines() -> dict:
@@ -79,9 +110,13 @@ def best_under(px: np.ndarray, limit: int, enc, dec, grid, cache: dict) -> tuple
     for q in grid:
         key = (id(enc), q)
         if key not in cache:
+            t0 = time.perf_counter()
             data = enc(px, q)
-            cache[key] = (len(data), psnr(px, np.ascontiguousarray(dec(data), dtype=np.uint8)))
-        size, p = cache[key]
+            t1 = time.perf_counter()
+            got = np.ascontiguousarray(dec(data), dtype=np.uint8)
+            t2 = time.perf_counter()
+            cache[key] = (len(data), psnr(px, got), t1 - t0, t2 - t1)
+        size, p = cache[key][:2]
         if size <= limit and (best is None or size > best[0]):
             best = (size, p)
     return best
@@ -145,18 +180,34 @@ def main() -> int:
             sets.setdefault(f"edited: {name}", []).append(e)
     assert model is not None
     others = baselines()
+    exact = lossless()
+    times: dict[str, list[tuple[float, float]]] = {c: [] for c in others}
     npx = args.size * args.size
     print(f"{args.model}, {args.size}×{args.size}, {args.images} image(s) per row set; k_max {args.k_max}, "
           f"{args.flow_steps} flow steps; means over the images\n")
-    head = "| images | diffc budget | bytes | bpp | PSNR dB | PNG / diffc | " + " | ".join(f"{c} PSNR @ ≤ bytes" for c in others) + \
+    head = "| images | codec or diffc budget | bytes | bpp | PSNR dB | PNG bytes ÷ bytes | " + " | ".join(f"{c} PSNR @ ≤ bytes" for c in others) + \
         " | encode s | decode s |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for set_name, imgs in sets.items():
         pngs = [len(pixels.encode_png(im)) for im in imgs]
         caches: list[dict] = [{} for _ in imgs]
-        print(f"| {set_name} | PNG (lossless) | {statistics.mean(pngs):.0f} | {8 * statistics.mean(pngs) / npx:.3f} | ∞ | 1× |"
-              + " |" * len(others) + " | |")
+        for lname, (enc, dec) in exact.items():
+            lsizes, lenc, ldec = [], [], []
+            for im in imgs:
+                t0 = time.perf_counter()
+                data = enc(im)
+                t1 = time.perf_counter()
+                back = np.ascontiguousarray(dec(data), dtype=np.uint8)
+                t2 = time.perf_counter()
+                if not np.array_equal(back, im):
+                    raise SystemExit(f"{lname} is not lossless here")
+                lsizes.append(len(data))
+                lenc.append(t1 - t0)
+                ldec.append(t2 - t1)
+            ls = statistics.mean(lsizes)
+            print(f"| {set_name} | {lname} | {ls:.0f} | {8 * ls / npx:.3f} | ∞ | {statistics.mean(pngs) / ls:.2f}× |"
+                  + " |" * len(others) + f" {statistics.mean(lenc):.4f} | {statistics.mean(ldec):.4f} |")
         for label, opts in BUDGETS:
             sizes, ps, tenc, tdec = [], [], [], []
             cols: dict[str, list] = {c: [] for c in others}
@@ -180,7 +231,17 @@ def main() -> int:
                 row.append("—" if any(g is None for g in got) else f"{fmt(statistics.mean(g[1] for g in got))} ({statistics.mean(g[0] for g in got):.0f} B)")
             row += [f"{statistics.mean(tenc):.2f}", f"{statistics.mean(tdec):.2f}"]
             print("| " + " | ".join(row) + " |")
+        for cache in caches:
+            for (enc_id, _q), (_size, _p, te, td) in cache.items():
+                for c, (_grid, enc, _dec) in others.items():
+                    if id(enc) == enc_id:
+                        times[c].append((te, td))
         sys.stdout.flush()
+    print("\nLossy baselines' own times (means over every image and quality of their grids):\n")
+    print("| codec | encodings | encode ms | decode ms |\n|---|---:|---:|---:|")
+    for c, ts in times.items():
+        if ts:
+            print(f"| {c} | {len(ts)} | {1000 * statistics.mean(t[0] for t in ts):.2f} | {1000 * statistics.mean(t[1] for t in ts):.2f} |")
     coding_table(args.size, args.k_max, args.flow_steps)
     print("\nBaseline minimum sizes (their quality-0 encodings, bytes, first image): "
           + ", ".join(f"{c} {len(enc(sets['generated'][0], grid[0]))}" for c, (grid, enc, _) in others.items()))

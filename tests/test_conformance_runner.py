@@ -2,7 +2,8 @@
 decoder passes every vector; deliberately broken decoders fail exactly the
 vectors that should catch them; the runner's judging (JSON equality with
 SPEC.md §17 numbers, error codes, noise bits, PSNR), timeouts, crashes,
-"cannot here" skips, selection and results file behave as documented.
+"cannot here" skips, "unsupported" pixel codecs, selection, the progress line
+and results file behave as documented.
 
 Most runs call the decoder in this process (the runner's logic is the same);
 a representative subset runs through real subprocesses and the CLI."""
@@ -167,7 +168,7 @@ def test_reference_decoder_as_a_command_on_a_subset(tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "9 passed, 0 failed"
     res = json.loads(out.read_text())
     assert not list(Draft202012Validator(RESULTS_SCHEMA).iter_errors(res))
-    assert res["summary"] == {"passed": 9, "failed": 0, "skipped": 0}
+    assert res["summary"] == {"passed": 9, "failed": 0, "skipped": 0, "unsupported": 0}
     assert [x["id"] for x in res["results"]] == [v.id for v in select(SUITE.vectors, None, [only])]
 
 
@@ -340,7 +341,7 @@ class Fake:
         self.rc, self.out, self.err, self.png = rc, out, err, png_bytes
 
     def __call__(self, argv):
-        if self.png is not None and argv[0] == "render":
+        if self.png is not None and argv[0] in ("render", "decode"):
             Path(argv[2]).write_bytes(self.png)
         print(self.out, end="")
         print(self.err, end="", file=sys.stderr)
@@ -478,3 +479,119 @@ def test_reference_render_validates_before_rendering(tmp_path):
     bad.write_bytes(p.read_bytes()[:-1])
     o = InProcessDecoder(refdecoder.main).call(["render", str(bad), str(tmp_path / "x.png")], 60)
     assert o.rc == 1 and o.first_token() == "E_TRUNCATED"
+
+
+# ================================================================== pixel codecs (CONTRACT.md §5a): decode FILE OUT.png
+DIFFC_DECODE = "diffc/diffc-tiny-sd1-64-3-steps"
+DIFFC_REJECT = "diffc/diffc-reject-padding"
+
+
+def test_diffc_vectors_are_in_the_manifest_with_their_own_class():
+    ids = [v.id for v in vectors("diffc")]
+    assert ids == ["diffc/diffc-tiny-sd1-64-header-only", "diffc/diffc-tiny-sd1-64-3-steps", "diffc/diffc-tiny-sd1-64-edited-6-steps",
+                   "diffc/diffc-reject-size", "diffc/diffc-reject-version-2", "diffc/diffc-reject-padding",
+                   "diffc/diffc-reject-timestep-order", "diffc/diffc-reject-cut-record"]
+    assert SUITE.manifest["classes"]["diffc"] == {"command": "decode FILE OUT.png", "count": 8}
+    d = SUITE.by_id(DIFFC_DECODE)
+    assert d.expect["outcome"] == "image" and d.expect["tolerance"]["cpu:reference"] == "bit-exact"
+    assert d.expect["tolerance"]["*"]["psnr_min"] == 30.0
+    assert SUITE.by_id(DIFFC_REJECT).expect == {"outcome": "reject", "error": "E_NONZERO_PADDING"}
+    for v in vectors("diffc"):  # a parser accepts every one: only decoding the payload finds a fault
+        assert codec.read(v.files["input"].read_bytes(), REG).pixels.codec == "diffc"
+
+
+def test_pixel_codec_judging():
+    want = png.read_png(SUITE.by_id(DIFFC_DECODE).files["expected"].read_bytes())
+    r = judge(Fake(png_bytes=png.write_png(*want)), DIFFC_DECODE)
+    assert r.results[0].status == "pass" and r.results[0].detail["psnr"] == "inf"
+    r = judge(Fake(1, err="E_NONZERO_PADDING: padding"), DIFFC_REJECT, "diffc/diffc-reject-size", DIFFC_DECODE)
+    assert [x.status for x in r.results] == ["pass", "fail", "fail"]
+    assert r.results[1].reason == "reported E_NONZERO_PADDING, expected E_PAYLOAD"
+    assert r.results[2].reason == "rejected a valid file: E_NONZERO_PADDING"
+    r = judge(Fake(0), DIFFC_REJECT)
+    assert r.results[0].reason == "decoded an invalid payload (expected E_NONZERO_PADDING)"
+    r = judge(Fake(3, err="E_MODEL_UNAVAILABLE: fetch tiny-sd1"), DIFFC_DECODE, DIFFC_REJECT)
+    assert [x.status for x in r.results] == ["skip", "skip"]
+    r = judge(Fake(3, err="E_NOISE_UNAVAILABLE"), DIFFC_DECODE)
+    assert r.results[0].status == "fail" and r.results[0].reason.startswith("exit 3 needs one of E_MODEL_UNAVAILABLE")
+
+
+def test_a_codec_the_decoder_does_not_implement_is_unsupported_not_failed_nor_passed():
+    ids = [v.id for v in vectors("diffc")]
+    r = judge(Fake(3, err="E_UNSUPPORTED: pixel codec diffc is not implemented"), *ids, "parse/paper-example")
+    assert [x.status for x in r.results] == ["unsupported"] * 8 + ["fail"]
+    lines = r.lines()
+    assert lines[0].startswith("FAIL parse/paper-example")
+    assert lines[1].startswith("unsupported (") and lines[2] == f"  unsupported {ids[0]}: E_UNSUPPORTED: pixel codec diffc is not implemented"
+    assert lines[-1] == "0 passed, 1 failed, 8 unsupported"
+    doc = r.to_json()
+    assert doc["summary"] == {"passed": 0, "failed": 1, "skipped": 0, "unsupported": 8}
+    assert not list(Draft202012Validator(RESULTS_SCHEMA).iter_errors(doc))
+    # "unsupported" exists for pixel codecs only: the same answer to render or noise is a failure
+    r = judge(Fake(3, err="E_UNSUPPORTED"), vectors("noise")[0].id)
+    assert r.results[0].status == "fail"
+    # exit 1 with E_UNSUPPORTED is a verdict on the file: right for version 2 of diffc, wrong for a valid payload
+    r = judge(Fake(1, err="E_UNSUPPORTED: diffc version 2"), "diffc/diffc-reject-version-2", DIFFC_DECODE)
+    assert [x.status for x in r.results] == ["pass", "fail"]
+
+
+def test_js_decoder_says_unsupported_for_diffc():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH (tests/test_js.py requires it)")
+    r = cli("run", "--decoder", f"{node} {ROOT / 'js' / 'bin' / 'aigif.js'}", "--level", "diffc", "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "0 passed, 0 failed, 8 unsupported"
+    assert "FAIL" not in r.stdout
+
+
+def test_reference_decoder_decodes_the_diffc_vectors():
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    r = run(InProcessDecoder.reference(), vectors("diffc"), Options(device_class="cpu"), suite=SUITE)
+    assert not r.failed and not r.skipped and not r.unsupported, "\n".join(r.lines())
+    assert r.lines()[-1] == "8 passed, 0 failed"
+    psnr = {x.id: x.detail.get("psnr") for x in r.results if SUITE.by_id(x.id).wants_image}
+    assert len(psnr) == 3 and all(p == "inf" or p >= 30 for p in psnr.values()), psnr
+
+
+# ================================================================== progress (issue 16)
+def test_progress_line_shape():
+    import io
+
+    from aigif.conformance.progress import Progress
+    from aigif.conformance.runner import VectorResult
+    t = [0.0]
+    buf = io.StringIO()
+    bar = Progress(4, buf, enabled=True, interval=1.0, width=200, clock=lambda: t[0])
+    for i, status in enumerate(["pass", "pass", "fail", "pass"]):
+        t[0] += 0.5
+        bar(VectorResult(f"reject/v{i}", "reject", status))
+    bar.close()
+    out = buf.getvalue()
+    frames = out.split("\r")[1:]
+    assert out.startswith("\r") and out.endswith("\n") and out.count("\n") == 1  # one line, redrawn in place
+    assert frames[0].startswith("[conformance] 1/4  25%  pass 1  fail 0  2.0/s  ETA 0:02  reject/v0")
+    assert len(frames) == 4  # v0; v1 within the interval is not drawn; v2 after it; v3, the last, always; the final line
+    assert frames[-2].startswith("[conformance] 4/4  100%  pass 3  fail 1  2.0/s  reject/v3")
+    assert frames[-1].rstrip() == "[conformance] 4/4  100%  pass 3  fail 1  in 0:02"
+    quiet = io.StringIO()  # not a terminal: off unless forced
+    bar = Progress(1, quiet)
+    bar(VectorResult("reject/v", "reject", "pass"))
+    bar.close()
+    assert not bar.enabled and quiet.getvalue() == ""
+
+
+def test_progress_on_the_command_line():
+    def run_cli(*extra):  # bytes: text mode would turn the carriage returns into newlines
+        return subprocess.run([sys.executable, "-m", "aigif.cli.conformance", "run", "--decoder", f"{sys.executable} -m aigif.refdecoder",
+                               "--only", "reject/checksum-zero,reject/magic-lowercase", *extra], capture_output=True, timeout=300)
+    r = run_cli("--progress")
+    err = r.stderr.decode()
+    assert r.returncode == 0 and r.stdout.decode().splitlines() == ["2 passed, 0 failed"]
+    assert err.startswith("\r[conformance] ") and err.endswith("\n") and err.count("\n") == 1
+    assert err.rsplit("\r", 1)[1].rstrip().startswith("[conformance] 2/2  100%  pass 2  fail 0  in ")
+    r = run_cli()  # stderr is a pipe here: no progress by default
+    assert r.returncode == 0 and r.stderr == b""
+    r = run_cli("--no-progress")
+    assert r.returncode == 0 and r.stderr == b""

@@ -289,26 +289,60 @@ def test_spec_example_header():
 
 @needs_torch
 def test_committed_vectors_decode(regen):
-    import hashlib
-    import json
-
+    """The diffc class of vectors/manifest.json (conformance/CONTRACT.md §5a): each decode vector's
+    pixels within its tolerance (bit-exact on the reference platform), each reject vector's code."""
+    from aigif.conformance import load_suite, select, verify
     from aigif.pixelcodecs import decode_payload
     from aigif.regen import pixels
-    vdir = ROOT / "vectors" / "diffc"
-    manifest = json.loads((vdir / "manifest.json").read_text(encoding="utf-8"))
-    kinds = {e["kind"] for e in manifest["vectors"]}
-    assert kinds == {"decode", "reject"}
-    for e in manifest["vectors"]:
-        data = (ROOT / "vectors" / e["input"]["path"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == e["input"]["sha256"]
-        f = codec.read(data)
+    vs = select(load_suite(ROOT / "vectors").vectors, ["diffc"])
+    assert len(vs) == 8 and verify(vs) == []
+    assert {v.wants_image for v in vs} == {True, False}
+    for v in vs:
+        f = codec.read(v.files["input"].read_bytes())
         assert f.pixels.codec == "diffc"
-        if e["kind"] == "reject":
-            assert code(decode_payload, f, regen) == e["error"], e["id"]
+        if not v.wants_image:
+            assert code(decode_payload, f, regen) == v.expected_json()["error"], v.id
             continue
         got = decode_payload(f, regen)
-        want = pixels.decode_png((ROOT / "vectors" / e["expected"]["path"]).read_bytes(), 64, 64)
-        assert pixels.psnr(want, got) >= e["tolerance"]["elsewhere_min_psnr_db"], e["id"]
+        want = pixels.decode_png(v.files["expected"].read_bytes(), 64, 64)
+        assert pixels.psnr(want, got) >= v.meta_json()["tolerance"]["*"]["psnr_min"], v.id
+
+
+def test_vector_builder_checks_the_diffc_files_without_the_model(tmp_path):
+    """python -m tools.vectors carries the model-made files over and checks them: a reject
+    vector whose bitstream the parser accepts, or a missing file, stops the build."""
+    import shutil
+
+    from tools.vectors.common import BuildError, Vectors
+    from tools.vectors.diffc_cases import build_diffc
+    vs = Vectors()
+    build_diffc(vs, ROOT / "vectors")
+    assert [v.id for v in vs.vectors][:1] == ["diffc/diffc-tiny-sd1-64-header-only"] and len(vs.vectors) == 8
+    copy = tmp_path / "vectors"
+    shutil.copytree(ROOT / "vectors" / "diffc", copy / "diffc")
+    good = copy / "diffc" / "diffc-tiny-sd1-64-3-steps.aigif"
+    shutil.copy(good, copy / "diffc" / "diffc-reject-padding.aigif")
+    with pytest.raises(BuildError, match="diffc-reject-padding: the payload parses; the vector says E_NONZERO_PADDING"):
+        build_diffc(Vectors(), copy)
+    (copy / "diffc" / "diffc-tiny-sd1-64-3-steps.png").unlink()
+    with pytest.raises(BuildError, match="run python -m tools.vectors.diffc_cases"):
+        build_diffc(Vectors(), copy)
+
+
+def test_diffc_vector_files_match_the_manifest_schema():
+    """Decode vectors: diffc/<name>.json is a $defs/diffc_meta; reject vectors: a $defs/reject_expected."""
+    import json
+
+    from jsonschema import Draft202012Validator
+    schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text(encoding="utf-8"))
+    manifest = json.loads((ROOT / "vectors" / "manifest.json").read_text(encoding="utf-8"))
+    diffc_vectors = [v for v in manifest["vectors"] if v["class"] == "diffc"]
+    assert len(diffc_vectors) == 8
+    for v in diffc_vectors:
+        role, shape = ("meta", "diffc_meta") if "meta" in v["files"] else ("expected", "reject_expected")
+        doc = json.loads((ROOT / "vectors" / v["files"][role]["path"]).read_text(encoding="utf-8"))
+        errors = list(Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{shape}"}).iter_errors(doc))
+        assert not errors, (v["id"], [e.message for e in errors[:3]])
 
 
 @needs_torch

@@ -20,7 +20,7 @@ VECTORS = ROOT / "vectors"
 REG = load()
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
 SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
-BY_CLASS = {c: [v for v in MANIFEST["vectors"] if v["class"] == c] for c in ("parse", "reject", "noise", "regen")}
+BY_CLASS = {c: [v for v in MANIFEST["vectors"] if v["class"] == c] for c in ("parse", "reject", "noise", "regen", "diffc")}
 
 # A registered feature a parser reports only when asked to use it (decode a
 # non-PNG pixel payload): no file makes a class-P decoder report it, so no

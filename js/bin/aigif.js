@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Command line: validate, info, pack, and the conformance contract's
-// operations (conformance/CONTRACT.md: parse, noise, render) plus `batch`
+// operations (conformance/CONTRACT.md: parse, noise, render, decode) plus `batch`
 // for differential testing (one JSON line per base64 input line).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,7 @@ const USAGE = `usage: aigif validate FILE...   report validity, code and byte of
        aigif parse FILE          contract: fields JSON, or exit 1 with the code
        aigif noise SOURCE SEED COUNT C H W
        aigif render FILE OUT.png (not implemented: exit 3)
+       aigif decode FILE OUT.png (pixel codecs not implemented: exit 3, E_UNSUPPORTED)
        aigif batch               stdin: base64 lines; stdout: one JSON verdict a line`;
 
 function usage(msg) { if (msg) process.stderr.write(`${msg}\n`); process.stderr.write(`${USAGE}\n`); process.exit(2); }
@@ -72,6 +73,18 @@ switch (cmd) {
     if (args.length !== 2) usage();
     try { parse(readInput(args[0])); } catch (e) { invalid(e); }
     process.stderr.write('E_REGEN_UNSUPPORTED: this decoder is of the parser/validator class\n');
+    process.exit(3);
+    break;
+  }
+  case 'decode': {
+    // The contract's pixel-payload operation (CONTRACT.md §5a). This implementation
+    // has no diffusion model and no image codecs: it validates the file (an invalid
+    // file is exit 1 with its code), then says "unsupported" for the payload's codec.
+    if (args.length !== 2) usage();
+    let info;
+    try { info = parse(readInput(args[0])); } catch (e) { invalid(e); }
+    if (!info.pixels) usage('the file has no pixel payload to decode');
+    process.stderr.write(`E_UNSUPPORTED: pixel codec ${info.pixels.codec} is not implemented by this decoder\n`);
     process.exit(3);
     break;
   }

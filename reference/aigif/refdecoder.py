@@ -3,11 +3,13 @@
     python -m aigif.refdecoder parse FILE
     python -m aigif.refdecoder render FILE OUT.png
     python -m aigif.refdecoder noise SOURCE SEED COUNT C H W
+    python -m aigif.refdecoder decode FILE OUT.png
 
 Exit status: 0 success; 1 the file is invalid (first token of stderr: the
 SPEC.md §10 code); 2 usage or I/O error; 3 "cannot here" (a model, noise
 source or feature this build cannot run; first token of stderr:
-``E_MODEL_UNAVAILABLE``, ``E_NOISE_UNAVAILABLE`` or ``E_REGEN_UNSUPPORTED``).
+``E_MODEL_UNAVAILABLE``, ``E_NOISE_UNAVAILABLE`` or ``E_REGEN_UNSUPPORTED``;
+for ``decode``, ``E_UNSUPPORTED``: a pixel codec this decoder does not implement).
 
 The functions :func:`parse_data` and :func:`noise_values` are the contract's
 operations without the process around them; the conformance tests wrap them
@@ -24,7 +26,8 @@ from .errors import AigifError
 
 USAGE = """usage: python -m aigif.refdecoder parse FILE
        python -m aigif.refdecoder render FILE OUT.png
-       python -m aigif.refdecoder noise SOURCE SEED COUNT C H W"""
+       python -m aigif.refdecoder noise SOURCE SEED COUNT C H W
+       python -m aigif.refdecoder decode FILE OUT.png"""
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_CANNOT = 0, 1, 2, 3
 CANNOT_CODES = ("E_MODEL_UNAVAILABLE", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED")
@@ -145,6 +148,40 @@ def _cmd_render(args: list[str], out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_decode(args: list[str], out: TextIO, err: TextIO) -> int:
+    """CONTRACT.md §5a: the canonical pixels of the file's pixel payload, as an 8-bit RGB PNG."""
+    if len(args) != 2:
+        raise ValueError("decode takes two arguments: FILE OUT.png")
+    path, out_png = args
+    data = _read(path)
+    parse_data(data)  # an invalid file is exit 1 whatever this build can decode
+    from . import codec
+    from .fsutil import atomic_write
+    from .pixelcodecs import IMPLEMENTED
+    f = codec.read(data)
+    if f.pixels is None:
+        raise ValueError("the file has no pixel payload to decode")
+    if f.pixels.codec != "png" and f.pixels.codec not in IMPLEMENTED:
+        raise CannotHere("E_UNSUPPORTED", f"pixel codec {f.pixels.codec} is not implemented by this decoder")
+    if f.pixels.codec == "png":  # no model, no torch
+        from .regen.pixels import decode_png, encode_png
+        pixels = decode_png(f.pixels.data, f.width, f.height)
+    else:
+        try:
+            from .regen import Regenerator
+            from .regen.pixels import encode_png
+        except ImportError as exc:
+            raise CannotHere("E_REGEN_UNSUPPORTED", f"this build has no regenerator for pixel codec {f.pixels.codec} ({exc})") from None
+        try:  # diffc version 1 is defined on the CPU (SPEC.md Appendix H.9); threads: AIGIF_THREADS, default 1
+            pixels = Regenerator(device="cpu").payload_pixels(f)
+        except AigifError as exc:
+            if exc.code in CANNOT_CODES:
+                raise CannotHere(exc.code, exc.message) from None
+            raise
+    atomic_write(out_png, encode_png(pixels))
+    return EXIT_OK
+
+
 def _cmd_noise(args: list[str], out: TextIO, err: TextIO) -> int:
     if len(args) != 6:
         raise ValueError("noise takes six arguments: SOURCE SEED COUNT C H W")
@@ -158,7 +195,7 @@ def _cmd_noise(args: list[str], out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"parse": _cmd_parse, "render": _cmd_render, "noise": _cmd_noise}
+COMMANDS = {"parse": _cmd_parse, "render": _cmd_render, "noise": _cmd_noise, "decode": _cmd_decode}
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

@@ -10,7 +10,7 @@ from aigif.registry import load
 
 ROOT = Path(__file__).resolve().parents[2]
 REG = load()
-CLASSES = ("parse", "reject", "noise", "regen")
+CLASSES = ("parse", "reject", "noise", "regen", "diffc")
 TEXT_LIMIT = 65536
 MAX_SIDE = 16384
 

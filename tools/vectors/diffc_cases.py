@@ -1,37 +1,61 @@
-"""The diffc pixel-codec vectors (SPEC.md Appendix H): ``vectors/diffc/``.
+"""The diffc pixel-codec vectors (SPEC.md Appendix H): class ``diffc`` of
+``vectors/manifest.json``, files in ``vectors/diffc/``.
 
-    python -m tools.vectors.diffc_cases            # rebuild vectors/diffc/ (encodes and decodes on tiny-sd1)
-    python -m tools.vectors.diffc_cases --check    # decode the committed vectors, compare (exit 1 on a mismatch)
+    python -m tools.vectors.diffc_cases            # re-encode vectors/diffc/*.aigif and *.png on tiny-sd1, then python -m tools.vectors
+    python -m tools.vectors.diffc_cases --check    # decode the committed vectors in this process, compare (exit 1 on a mismatch)
 
 A *decode* vector is a tiny-sd1 file whose pixel payload is ``diffc``
-(``NAME.aigif``) and the canonical pixels that payload decodes to here
-(``NAME.png``, the reference platform: torch CPU, 1 thread). A decoder passes
-when its pixels are identical on the reference platform and, elsewhere, when
-their PSNR against ``NAME.png`` is at least ``min_psnr_db``. A *reject*
-vector is a file whose diffc payload frames correctly (a parser accepts the
-file) but that a diffc decoder must refuse with ``error``.
+(``NAME.aigif``), the canonical pixels that payload decodes to on the
+reference platform (``NAME.png``: torch CPU float32, 1 thread) and its
+tolerance per device class (``NAME.json``: bit-exact on ``cpu:reference``,
+at least :data:`MIN_PSNR_DB` elsewhere). A *reject* vector is a file whose
+diffc payload frames correctly (a parser accepts the file) but that a diffc
+decoder must refuse with the code in ``NAME.json`` (``{"error", "fault",
+"spec"}``). The runner drives both with ``CMD decode FILE OUT.png``
+(conformance/CONTRACT.md §5a).
 
-Separate from the four classes of ``vectors/manifest.json`` because the
-decoder contract (conformance/CONTRACT.md) has no "decode the pixel payload"
-command yet; ``vectors/diffc/manifest.json`` is this set's manifest.
+Encoding needs the model, so the ``.aigif`` and ``.png`` files are made here
+and carried over by ``python -m tools.vectors`` (which writes the JSON files
+and the manifest, and checks every file without the model: it parses, its
+payload is diffc, a reject vector's bitstream fails with its code).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .common import ROOT, BuildError, dumps
+from .common import ROOT, BuildError, Vectors, dumps
 
 OUT = ROOT / "vectors" / "diffc"
 #: provisional cross-platform floor: measured only on the reference platform so far
 MIN_PSNR_DB = 30.0
 SEED = 829557441
+PROMPT = "a red circle on a blue background"
+REFERENCE_PLATFORM = {"label": "torch CPU float32, 1 thread (diffusers 0.42.1)", "device": "cpu", "threads": 1,
+                      "decoder": "python -m aigif.refdecoder decode"}
+
+#: name -> (description, encode options, edited): the decode vectors, in manifest order
+DECODE: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("diffc-tiny-sd1-64-header-only", "header only: no records (the model's sample for the seed)", dict(timesteps=[]), False),
+    ("diffc-tiny-sd1-64-3-steps", "3 coded steps down to t 500, 64 index bits a step",
+     dict(steps=3, t_end=500, max_step_bits=64, k_max=8, flow_steps=2), False),
+    ("diffc-tiny-sd1-64-edited-6-steps", "an edited image (painted patch), 6 coded steps down to t 300",
+     dict(steps=6, t_end=300, max_step_bits=512, k_max=8, flow_steps=4), True),
+]
+#: name -> (description, error, SPEC.md sections): the reject vectors, in manifest order
+REJECT: list[tuple[str, str, str, list[str]]] = [
+    ("diffc-reject-size", "the codec header says 64×32, the file 64×64", "E_PAYLOAD", ["§6.3", "Appendix H.6"]),
+    ("diffc-reject-version-2", "payload version 2", "E_UNSUPPORTED", ["Appendix H.6", "Appendix H.11"]),
+    ("diffc-reject-padding", "a nonzero padding bit after the indices", "E_NONZERO_PADDING", ["Appendix H.6", "Appendix H.11"]),
+    ("diffc-reject-timestep-order", "a record whose timestep is not below the previous one", "E_RANGE",
+     ["Appendix H.6", "Appendix H.11"]),
+    ("diffc-reject-cut-record", "a payload cut inside a record", "E_OVERRUN", ["Appendix H.6", "Appendix H.11"]),
+]
 
 
 def _file(seed: int, prompt: str):
@@ -48,38 +72,31 @@ def cases(regen) -> list[dict]:
     from aigif.pixelcodecs import decode_payload, diffc, diffc_model
     from aigif.regen import pixels
     out = []
-    base = _file(SEED, "a red circle on a blue background")
+    base = _file(SEED, PROMPT)
     img = pixels.canonical(regen.generate(base))
     edited = img.copy()
     edited[16:32, 16:32] = (230, 40, 40)
     m = diffc_model(base, regen)
-    specs: list[tuple[str, str, np.ndarray, dict[str, Any]]] = [
-        ("diffc-tiny-sd1-64-header-only", "header only: no records (the model's sample for the seed)", img, dict(timesteps=[])),
-        ("diffc-tiny-sd1-64-3-steps", "3 coded steps down to t 500, 64 index bits a step", img,
-         dict(steps=3, t_end=500, max_step_bits=64, k_max=8, flow_steps=2)),
-        ("diffc-tiny-sd1-64-edited-6-steps", "an edited image (painted patch), 6 coded steps down to t 300", edited,
-         dict(steps=6, t_end=300, max_step_bits=512, k_max=8, flow_steps=4)),
-    ]
-    for name, desc, im, opts in specs:
+    for name, desc, opts, is_edited in DECODE:
+        im = edited if is_edited else img
         rep = diffc.encode(im, m, seed=SEED, **opts)
-        f = _file(SEED, "a red circle on a blue background")
+        f = _file(SEED, PROMPT)
         f.pixels = PixelPayload("diffc", rep.payload)
         data = codec.write(f)
         got = decode_payload(codec.read(data), regen)
         out.append({"name": name, "kind": "decode", "description": desc, "data": data, "pixels": got,
                     "records": len(rep.record_ends), "payload_bytes": len(rep.payload)})
     good = diffc.encode(img, m, seed=SEED, steps=2, t_end=600, max_step_bits=14, k_max=7, flow_steps=1).payload  # 2 padding bits a record
-    bad = [
-        ("diffc-reject-size", "the codec header says 64×32, the file 64×64", diffc.serialize(
-            diffc.Header(64, 32, SEED, 999, 1), []), "E_PAYLOAD"),
-        ("diffc-reject-version-2", "payload version 2", bytes([2]) + good[1:], "E_UNSUPPORTED"),
-        ("diffc-reject-padding", "a nonzero padding bit after the indices", good[:-1] + bytes([good[-1] | 1]), "E_NONZERO_PADDING"),
-        ("diffc-reject-timestep-order", "a record whose timestep is not below the previous one",
-         good[:15] + bytes([0xE7, 0x07]) + good[17:], "E_RANGE"),
-        ("diffc-reject-cut-record", "a payload cut inside a record", good[:-1], "E_OVERRUN"),
-    ]
+    payloads = {
+        "diffc-reject-size": diffc.serialize(diffc.Header(64, 32, SEED, 999, 1), []),
+        "diffc-reject-version-2": bytes([2]) + good[1:],
+        "diffc-reject-padding": good[:-1] + bytes([good[-1] | 1]),
+        "diffc-reject-timestep-order": good[:15] + bytes([0xE7, 0x07]) + good[17:],
+        "diffc-reject-cut-record": good[:-1],
+    }
+    bad = [(name, desc, payloads[name], err) for name, desc, err, _spec in REJECT]
     for name, desc, payload, err in bad:
-        f = _file(SEED, "a red circle on a blue background")
+        f = _file(SEED, PROMPT)
         f.pixels = PixelPayload("diffc", payload)
         data = codec.write(f)
         try:
@@ -93,59 +110,112 @@ def cases(regen) -> list[dict]:
     return out
 
 
-def build(out_dir: Path = OUT) -> dict:
+def build(out_dir: Path = OUT) -> list[str]:
+    """Encode every vector on the reference platform: ``NAME.aigif`` and, for
+    decode vectors, ``NAME.png`` (the JSON files and the manifest are
+    ``python -m tools.vectors``'s)."""
     from aigif.regen import Regenerator, pixels
     regen = Regenerator(device="cpu", threads=1)
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
+    names = []
     for c in cases(regen):
         (out_dir / f"{c['name']}.aigif").write_bytes(c["data"])
-        e = {"id": f"diffc/{c['name']}", "kind": c["kind"], "description": c["description"],
-             "input": {"path": f"diffc/{c['name']}.aigif", "sha256": hashlib.sha256(c["data"]).hexdigest()}}
         if c["kind"] == "decode":
-            png = pixels.encode_png(c["pixels"])
-            (out_dir / f"{c['name']}.png").write_bytes(png)
-            e["expected"] = {"path": f"diffc/{c['name']}.png", "pixels_sha256": hashlib.sha256(c["pixels"].tobytes()).hexdigest()}
-            e["tolerance"] = {"reference_platform": "bit-exact", "elsewhere_min_psnr_db": MIN_PSNR_DB}
-            e["records"], e["payload_bytes"] = c["records"], c["payload_bytes"]
-        else:
-            e["error"] = c["error"]
-        entries.append(e)
-    manifest = {"set": "diffc", "spec": "SPEC.md Appendix H", "model": "tiny-sd1",
-                "reference_platform": "torch CPU float32, 1 thread (diffusers 0.42.1)",
-                "decode": "decode the file's pixel payload (aigif.pixelcodecs.decode_payload); compare the canonical pixels",
-                "vectors": entries}
-    (out_dir / "manifest.json").write_bytes(dumps(manifest))
-    return manifest
+            (out_dir / f"{c['name']}.png").write_bytes(pixels.encode_png(c["pixels"]))
+        names.append(c["name"])
+    return names
 
 
-def check(out_dir: Path = OUT) -> list[str]:
-    """Decode every committed vector; the problems found (empty: all pass)."""
+def _read(committed: Path, fname: str) -> bytes:
+    path = committed / "diffc" / fname
+    if not path.is_file():
+        raise BuildError(f"{path} is missing: run python -m tools.vectors.diffc_cases (it needs the tiny-sd1 model)")
+    return path.read_bytes()
+
+
+def _payload(name: str, data: bytes):
+    """The file's diffc payload, checked without the model: the file parses (class P accepts it)."""
     from aigif import codec
+    from aigif.errors import AigifError
+    try:
+        f = codec.read(data)
+    except AigifError as err:
+        raise BuildError(f"diffc/{name}: the reference parser rejects the file ({err.code}); a diffc vector must parse") from None
+    if f.pixels is None or f.pixels.codec != "diffc":
+        raise BuildError(f"diffc/{name}: the file's pixel payload is not diffc")
+    return f
+
+
+def build_diffc(vs: Vectors, committed: Path | None = None) -> None:
+    """The diffc class: the committed ``.aigif``/``.png`` files (made by
+    :func:`build`), their JSON written here. A reject vector's bitstream must
+    fail with its code (:func:`aigif.pixelcodecs.diffc.parse`, no model needed)."""
+    from aigif.errors import AigifError
+    from aigif.pixelcodecs import diffc
+    committed = committed or ROOT / "vectors"
+    for name, desc, _opts, _edited in DECODE:
+        data = _read(committed, f"{name}.aigif")
+        f = _payload(name, data)
+        try:
+            _hdr, steps = diffc.parse(f.pixels.data, f.width, f.height)
+        except AigifError as err:
+            raise BuildError(f"diffc/{name}: the payload does not parse ({err.code})") from None
+        png = _read(committed, f"{name}.png")
+        from aigif.regen.pixels import decode_png
+        px = decode_png(png, f.width, f.height)  # no torch: the PNG reader of the canonical pixels
+        meta = {"description": desc, "codec": "diffc", "model": f.model,
+                "tolerance": {"cpu:reference": "bit-exact",
+                              "*": {"psnr_min": MIN_PSNR_DB,
+                                    "measured": {"min_psnr": "inf", "runs": 1, "platforms": ["cpu:reference"],
+                                                 "note": "a provisional floor: measured on the reference platform only"}}},
+                "reference_platform": REFERENCE_PLATFORM, "records": len(steps), "payload_bytes": len(f.pixels.data),
+                "pixels_sha256": hashlib.sha256(np.ascontiguousarray(px).tobytes()).hexdigest()}
+        vs.add("diffc", name, desc, {"input": (f"{name}.aigif", data), "expected": (f"{name}.png", png),
+                                      "meta": (f"{name}.json", dumps(meta))})
+    for name, desc, err, spec in REJECT:
+        data = _read(committed, f"{name}.aigif")
+        f = _payload(name, data)
+        try:
+            diffc.parse(f.pixels.data, f.width, f.height)
+        except AigifError as exc:
+            if exc.code != err:
+                raise BuildError(f"diffc/{name}: the reference says {exc.code}, the vector {err}") from None
+        else:
+            raise BuildError(f"diffc/{name}: the payload parses; the vector says {err}")
+        vs.add("diffc", name, desc, {"input": (f"{name}.aigif", data),
+                                      "expected": (f"{name}.json", dumps({"error": err, "fault": desc, "spec": spec}))})
+
+
+def check(root: Path = ROOT / "vectors") -> list[str]:
+    """Decode every committed diffc vector of the manifest in this process
+    (the same as ``aigif-conformance run --level diffc --decoder "python -m
+    aigif.refdecoder"``, without the processes); the problems found."""
+    from aigif import codec
+    from aigif.conformance import load_suite, select, verify
     from aigif.errors import AigifError
     from aigif.pixelcodecs import decode_payload
     from aigif.regen import Regenerator, pixels
     regen = Regenerator(device="cpu", threads=1)
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    bad = []
-    for e in manifest["vectors"]:
-        data = (out_dir.parent / e["input"]["path"]).read_bytes()
-        if hashlib.sha256(data).hexdigest() != e["input"]["sha256"]:
-            bad.append(f"{e['id']}: input does not match its sha256")
-            continue
+    vectors = select(load_suite(root).vectors, ["diffc"])
+    bad = verify(vectors)
+    for v in vectors:
+        data = v.files["input"].read_bytes()
+        want_error = None if "meta" in v.files else v.expected_json()["error"]
         try:
             got = decode_payload(codec.read(data), regen)
         except AigifError as err:
-            if e["kind"] != "reject" or err.code != e["error"]:
-                bad.append(f"{e['id']}: {err.code}")
+            if err.code != want_error:
+                bad.append(f"{v.id}: {err.code}")
             continue
-        if e["kind"] == "reject":
-            bad.append(f"{e['id']}: decoded; expected {e['error']}")
+        if want_error:
+            bad.append(f"{v.id}: decoded; expected {want_error}")
             continue
-        want = pixels.decode_png((out_dir.parent / e["expected"]["path"]).read_bytes(), got.shape[1], got.shape[0])
+        want = pixels.decode_png(v.files["expected"].read_bytes(), got.shape[1], got.shape[0])
         p = pixels.psnr(want, got)
-        if not np.isinf(p) and p < e["tolerance"]["elsewhere_min_psnr_db"]:
-            bad.append(f"{e['id']}: PSNR {p:.2f} dB")
+        if not np.isinf(p) and p < MIN_PSNR_DB:  # bit-exact on the reference platform; elsewhere the floor
+            bad.append(f"{v.id}: PSNR {p:.2f} dB")
+    if not vectors:
+        bad.append("no diffc vectors in the manifest")
     return bad
 
 
@@ -157,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = check()
         print("\n".join(problems) or "all diffc vectors pass")
         return 1 if problems else 0
-    m = build()
-    print(f"{len(m['vectors'])} diffc vectors in {OUT.relative_to(ROOT)}")
+    names = build()
+    print(f"{len(names)} diffc vectors encoded in {OUT.relative_to(ROOT)}; now run python -m tools.vectors (JSON files, manifest)")
     return 0
 
 

@@ -15,7 +15,8 @@ from aigif.registry import registry_dir
 from .common import CLASSES, ROOT, BuildError, Built
 
 MANIFEST_VERSION = 2
-CLASS_COMMANDS = {"parse": "parse FILE", "reject": "parse FILE", "noise": "noise SOURCE SEED COUNT C H W", "regen": "render FILE OUT.png"}
+CLASS_COMMANDS = {"parse": "parse FILE", "reject": "parse FILE", "noise": "noise SOURCE SEED COUNT C H W", "regen": "render FILE OUT.png",
+                  "diffc": "decode FILE OUT.png"}
 
 
 def registry_files() -> dict[str, str]:

@@ -1,13 +1,15 @@
 """aigif-conformance: run the conformance suite against a decoder.
 
-    aigif-conformance run --decoder "CMD" [--level parse,reject,noise,regen]
+    aigif-conformance run --decoder "CMD" [--level parse,reject,noise,regen,diffc]
                           [--only GLOB] [--skip GLOB] [--timeout S] [--jobs N]
                           [--results out.json] [--device-class cpu|cuda|cuda:h100|...]
                           [--vectors DIR] [--measure] [--platform-label TEXT] [-v]
+                          [--progress | --no-progress]
     aigif-conformance list [--level ...] [--only GLOB] [--skip GLOB] [--json]
 
-``run`` prints one line per failing vector, the skipped ones apart, then
-``N passed, N failed[, N skipped]``; exit status 0 when nothing failed, 1 when
+``run`` prints one line per failing vector, the skipped and unsupported ones
+apart, then ``N passed, N failed[, N skipped][, N unsupported]``; on a
+terminal, a progress line on stderr while it runs. Exit status 0 when nothing failed, 1 when
 something did, 2 for usage errors or damaged vectors. The same commands are
 ``aigif conformance run|list``.
 """
@@ -22,6 +24,7 @@ import sys
 from .. import __version__
 from ..conformance import runner, suite
 from ..conformance.decoder import CommandDecoder
+from ..conformance.progress import Progress
 from ..errors import AigifError
 from ..fsutil import atomic_write
 from ..safetext import json_text, printable
@@ -53,13 +56,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--jobs", "-j", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                    help="decoder processes at a time for the parse, reject and noise levels (regen runs one at a time)")
     r.add_argument("--verbose", "-v", action="store_true", help="also print the vectors that pass")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress line on stderr while the vectors run (default: on when stderr is a terminal)")
     lst = sub.add_parser("list", help="list the vectors", formatter_class=DefaultsFormatter)
     _selection(lst)
     lst.add_argument("--json", action="store_true", help="the manifest entries as JSON")
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--level", metavar="LEVELS", help="comma-separated: parse,reject,noise,regen (default: all)")
+    p.add_argument("--level", metavar="LEVELS", help="comma-separated: " + ",".join(suite.LEVELS) + " (default: all)")
     p.add_argument("--only", action="append", metavar="GLOB", help="vector IDs (class/name) or names to run; repeatable or comma-separated")
     p.add_argument("--skip", action="append", metavar="GLOB", help="vector IDs or names to leave out; repeatable or comma-separated")
     p.add_argument("--vectors", metavar="DIR", help="the vectors directory (default: $AIGIF_VECTORS or the checkout's vectors/)")
@@ -109,7 +114,11 @@ def _run(args) -> int:
             return 2
         opts.timeouts = {k: args.timeout for k in opts.timeouts}
     decoder = CommandDecoder(args.decoder)
-    report = runner.run(decoder, chosen, opts, suite=s, levels=_levels(args.level))
+    bar = Progress(len(chosen), sys.stderr, enabled=args.progress)
+    try:
+        report = runner.run(decoder, chosen, opts, suite=s, levels=_levels(args.level), progress=bar)
+    finally:
+        bar.close()
     for line in report.lines(verbose=args.verbose):  # reasons are escaped there
         print(line)
     if args.results:

@@ -2,8 +2,10 @@
 (conformance/CONTRACT.md §6), against what each vector's own files expect.
 
 One :class:`VectorResult` per vector: ``pass``, ``fail`` (with a one-line
-reason) or ``skip`` (the decoder said "cannot here" with exit status 3, or the
-vector states no tolerance for the device class).
+reason), ``skip`` (the decoder said "cannot here" with exit status 3, or the
+vector states no tolerance for the device class) or ``unsupported`` (a pixel
+codec's vector, and the decoder said with exit status 3 and ``E_UNSUPPORTED``
+that it does not implement that codec: neither a pass nor a failure).
 """
 from __future__ import annotations
 
@@ -19,13 +21,17 @@ from dataclasses import asdict, dataclass, field
 from ..safetext import printable
 from . import compare, png
 from .decoder import STDOUT_LIMIT
-from .suite import LEVELS, Suite, SuiteError, Vector
+from .suite import LEVELS, PIXEL_LEVELS, Suite, SuiteError, Vector
 
-DEFAULT_TIMEOUTS = {"parse": 10.0, "reject": 10.0, "noise": 60.0, "regen": 600.0}
+DEFAULT_TIMEOUTS = {"parse": 10.0, "reject": 10.0, "noise": 60.0, "regen": 600.0, "diffc": 600.0}
 CANNOT_CODES = {
     "noise": ("E_NOISE_UNAVAILABLE",),
     "regen": ("E_MODEL_UNAVAILABLE", "E_NOISE_UNAVAILABLE", "E_REGEN_UNSUPPORTED"),
+    "diffc": ("E_MODEL_UNAVAILABLE", "E_REGEN_UNSUPPORTED"),
 }
+#: exit 3 with this code on a pixel level: the decoder does not implement the payload's codec (CONTRACT.md §5a)
+UNSUPPORTED_CODE = "E_UNSUPPORTED"
+STATUSES = ("pass", "fail", "skip", "unsupported")
 EXIT_OK, EXIT_INVALID, EXIT_CANNOT = 0, 1, 3
 
 
@@ -33,7 +39,7 @@ EXIT_OK, EXIT_INVALID, EXIT_CANNOT = 0, 1, 3
 class VectorResult:
     id: str
     cls: str
-    status: str                   # "pass" | "fail" | "skip"
+    status: str                   # "pass" | "fail" | "skip" | "unsupported"
     reason: str = ""
     seconds: float = 0.0
     exit: int | None = None
@@ -75,9 +81,14 @@ class Report:
     def skipped(self) -> list[VectorResult]:
         return [r for r in self.results if r.status == "skip"]
 
+    @property
+    def unsupported(self) -> list[VectorResult]:
+        return [r for r in self.results if r.status == "unsupported"]
+
     def summary(self) -> str:
         s = f"{self.count('pass')} passed, {self.count('fail')} failed"
-        return s + (f", {self.count('skip')} skipped" if self.count("skip") else "")
+        s += f", {self.count('skip')} skipped" if self.count("skip") else ""
+        return s + (f", {self.count('unsupported')} unsupported" if self.count("unsupported") else "")
 
     def lines(self, verbose: bool = False) -> list[str]:
         out = []
@@ -88,6 +99,9 @@ class Report:
         if self.skipped:
             out.append("skipped (the decoder cannot run these here; not failures):")
             out += [f"  skip {r.id}: {printable(r.reason)}" for r in self.skipped]
+        if self.unsupported:
+            out.append("unsupported (the decoder does not implement these; not failures, not passes):")
+            out += [f"  unsupported {r.id}: {printable(r.reason)}" for r in self.unsupported]
         out.append(self.summary())
         return out
 
@@ -108,7 +122,8 @@ class Report:
             "measure": self.options.measure,
             "timeouts": self.options.timeouts,
             "seconds": round(self.seconds, 3),
-            "summary": {"passed": self.count("pass"), "failed": self.count("fail"), "skipped": self.count("skip")},
+            "summary": {"passed": self.count("pass"), "failed": self.count("fail"), "skipped": self.count("skip"),
+                        "unsupported": self.count("unsupported")},
             "results": [r.to_json() for r in self.results],
         }
 
@@ -218,12 +233,18 @@ def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
 
 def _cannot_here(r: VectorResult, o, level: str) -> None:
     """Exit 3 ("cannot here", CONTRACT.md): a skip when stderr starts with one of the
-    level's codes, a failure otherwise."""
+    level's codes; on a pixel level, ``E_UNSUPPORTED`` (the codec is not
+    implemented) is "unsupported"; a failure otherwise."""
     code = o.first_token()
+    allowed = CANNOT_CODES[level] + ((UNSUPPORTED_CODE,) if level in PIXEL_LEVELS else ())
+    if level in PIXEL_LEVELS:
+        r.detail["error"] = code
     if code in CANNOT_CODES[level]:
         r.status, r.reason = "skip", o.stderr_head(200)
+    elif code in allowed:
+        r.status, r.reason = "unsupported", o.stderr_head(200)
     else:
-        r.reason = f"exit 3 needs one of {', '.join(CANNOT_CODES[level])} first on stderr, got {code!r}"
+        r.reason = f"exit 3 needs one of {', '.join(allowed)} first on stderr, got {code!r}"
 
 
 def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
@@ -245,6 +266,12 @@ def check_noise(decoder, v: Vector, opts: Options) -> VectorResult:
     return r
 
 
+def _timeout(opts: Options, level: str) -> float:
+    """The level's limit; a pixel level missing from ``opts.timeouts`` (an
+    Options made before it existed) gets regen's, the other slow level."""
+    return opts.timeouts.get(level, opts.timeouts.get("regen", DEFAULT_TIMEOUTS.get(level, 600.0)))
+
+
 def tolerance_for(v: Vector, device_class: str):
     """The vector's tolerance for a device class: "bit-exact", {"psnr_min": x, …},
     or None when it states none. A class may be refined with colons
@@ -258,21 +285,23 @@ def tolerance_for(v: Vector, device_class: str):
     return tol.get("*")
 
 
-def check_regen(decoder, v: Vector, opts: Options) -> VectorResult:
-    t = opts.timeouts["regen"]
+def check_regen(decoder, v: Vector, opts: Options, operation: str = "render") -> VectorResult:
+    """A regen vector (``render FILE OUT.png``), or a pixel codec's decode
+    vector (``decode FILE OUT.png``): the image against the expected PNG."""
+    t = _timeout(opts, v.cls)
     tol = {"psnr_min": 0.0} if opts.measure else tolerance_for(v, opts.device_class)
     if tol is None:
         return VectorResult(v.id, v.cls, "skip", f"the vector states no tolerance for device class {opts.device_class!r}")
     tmp = tempfile.mkdtemp(prefix="aigif-conf-", dir=opts.workdir)
     try:
         out_png = os.path.join(tmp, "out.png")
-        o = decoder.call(["render", str(v.files["input"]), out_png], t, stdout_limit=stdout_limit(v))
+        o = decoder.call([operation, str(v.files["input"]), out_png], t, stdout_limit=stdout_limit(v))
         r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc)
         why = _common_failure(v, o, t)
         if why:
             r.reason = why
         elif o.rc == EXIT_CANNOT:
-            _cannot_here(r, o, "regen")
+            _cannot_here(r, o, v.cls)
         elif o.rc == EXIT_INVALID:
             r.reason = f"rejected a valid file: {o.first_token() or '(no code on stderr)'}"
         elif o.rc != EXIT_OK:
@@ -313,7 +342,43 @@ def _judge_image(r: VectorResult, v: Vector, out_png: str, tol, device_class: st
         r.reason = f"PSNR {p:.2f} dB is below the minimum {need:g} dB for device class {device_class!r}"
 
 
-CHECKS = {"parse": check_parse, "reject": check_reject, "noise": check_noise, "regen": check_regen}
+def check_pixels(decoder, v: Vector, opts: Options) -> VectorResult:
+    """A pixel codec's vector (``decode FILE OUT.png``, CONTRACT.md §5a): a
+    decode vector is judged as an image; a reject vector passes with exit 1
+    and its code (the file parses: only decoding the payload finds the fault)."""
+    if v.wants_image:
+        return check_regen(decoder, v, opts, operation="decode")
+    t = _timeout(opts, v.cls)
+    want = v.expected_json()["error"]
+    tmp = tempfile.mkdtemp(prefix="aigif-conf-", dir=opts.workdir)
+    try:
+        o = decoder.call(["decode", str(v.files["input"]), os.path.join(tmp, "out.png")], t, stdout_limit=stdout_limit(v))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r = VectorResult(v.id, v.cls, "fail", seconds=round(o.seconds, 3), exit=o.rc, detail={"expected_error": want})
+    why = _common_failure(v, o, t)
+    if why:
+        r.reason = f"{why} (expected {want})"
+    elif o.rc == EXIT_CANNOT:
+        _cannot_here(r, o, v.cls)
+    elif o.rc == EXIT_OK:
+        r.reason = f"decoded an invalid payload (expected {want})"
+    elif o.rc != EXIT_INVALID:
+        r.reason = f"exit status {o.rc}, expected 1 with {want}" + (f": {o.stderr_tail()}" if o.stderr else "")
+    else:
+        got = o.first_token()
+        r.detail["error"] = got
+        if got == want:
+            r.status = "pass"
+        elif not got or not got.startswith("E_"):
+            r.reason = f"exit 1 but stderr does not start with an error code (expected {want}): {o.stderr_tail()}"
+        else:
+            r.reason = f"reported {got}, expected {want}"
+    return r
+
+
+CHECKS = {"parse": check_parse, "reject": check_reject, "noise": check_noise, "regen": check_regen,
+          **{lv: check_pixels for lv in PIXEL_LEVELS}}
 
 
 def check(decoder, v: Vector, opts: Options) -> VectorResult:
@@ -322,9 +387,11 @@ def check(decoder, v: Vector, opts: Options) -> VectorResult:
 
 def run(decoder, vectors: list[Vector], opts: Options | None = None, suite: Suite | None = None,
         levels: list[str] | None = None, progress=None) -> Report:
-    """Judge ``decoder`` on ``vectors`` (in their order). Regen vectors run one
-    at a time (they may need all of a GPU); the rest in ``opts.jobs`` threads
-    when the decoder is a separate process."""
+    """Judge ``decoder`` on ``vectors`` (in their order). Regen and pixel-codec
+    vectors run one at a time (they may need all of a GPU); the rest in
+    ``opts.jobs`` threads when the decoder is a separate process.
+    ``progress(result)`` is called as each vector is judged (from the worker
+    threads: it must be thread-safe, as :class:`.progress.Progress` is)."""
     opts = opts or Options()
     t0 = time.monotonic()
     results: dict[str, VectorResult] = {}
@@ -340,8 +407,9 @@ def run(decoder, vectors: list[Vector], opts: Options | None = None, suite: Suit
             progress(res)
         return res
 
-    parallel = [v for v in vectors if v.cls != "regen"]
-    serial = [v for v in vectors if v.cls == "regen"]
+    serial_levels = ("regen", *PIXEL_LEVELS)
+    parallel = [v for v in vectors if v.cls not in serial_levels]
+    serial = [v for v in vectors if v.cls in serial_levels]
     jobs = max(1, opts.jobs) if getattr(decoder, "parallel_safe", False) else 1
     if jobs > 1 and len(parallel) > 1:
         with ThreadPoolExecutor(jobs) as ex:

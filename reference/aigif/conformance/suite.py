@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..fsutil import sha256_file
 
-LEVELS = ("parse", "reject", "noise", "regen")
+LEVELS = ("parse", "reject", "noise", "regen", "diffc")
+#: levels whose vectors decode a file's pixel payload (``CMD decode FILE OUT.png``), one a pixel codec
+PIXEL_LEVELS = ("diffc",)
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
 
@@ -25,8 +27,10 @@ class Vector:
     """One vector of the manifest. What it expects is in its own files, read
     each time it is asked (after :func:`verify` has checked them against the manifest):
     ``expected`` (parse: the fields; reject: ``{"error", "fault", "spec"}``;
-    noise: ``{"source", "seed", "shape", "count", "values", …}``; regen: the
-    PNG) and, for regen, ``meta`` (``{"description", "tolerance", …}``)."""
+    noise: ``{"source", "seed", "shape", "count", "values", …}``; regen and
+    a pixel codec's decode vectors: the PNG; a pixel codec's reject vectors:
+    ``{"error", "fault", "spec"}``) and, for images, ``meta``
+    (``{"description", "tolerance", …}``)."""
     id: str                      # "<class>/<name>", stable: never changes meaning
     cls: str
     name: str
@@ -47,13 +51,18 @@ class Vector:
         return self._load("meta")
 
     @property
+    def wants_image(self) -> bool:
+        """regen, and a pixel level's decode vectors (those with a ``meta`` file)."""
+        return self.cls == "regen" or (self.cls in PIXEL_LEVELS and "meta" in self.files)
+
+    @property
     def expect(self) -> dict:
         """What a decoder must do (CONTRACT.md §1): ``{"outcome": "accept"}``,
         ``{"outcome": "reject", "error"}``, ``{"outcome": "noise", "source",
         "seed", "shape", "count"}`` or ``{"outcome": "image", "tolerance"}``."""
         if self.cls == "parse":
             return {"outcome": "accept"}
-        if self.cls == "reject":
+        if self.cls == "reject" or (self.cls in PIXEL_LEVELS and not self.wants_image):
             return {"outcome": "reject", "error": self.expected_json()["error"]}
         if self.cls == "noise":
             e = self.expected_json()
@@ -105,7 +114,7 @@ def load_suite(root: str | os.PathLike | None = None) -> Suite:
         if cls != e["class"] or cls not in LEVELS:
             raise SuiteError(f"manifest: vector {e['id']!r} has class {e['class']!r}")
         need = {"parse": ("input", "expected"), "reject": ("input", "expected"), "noise": ("expected",),
-                "regen": ("input", "expected", "meta")}[cls]
+                "regen": ("input", "expected", "meta"), "diffc": ("input", "expected")}[cls]
         if not set(need) <= set(files):
             raise SuiteError(f"manifest: vector {e['id']!r} needs files {', '.join(need)}")
         vectors.append(Vector(e["id"], cls, name, e.get("description", ""), files, sha))
