@@ -4,7 +4,8 @@ installed (non-editable) aigif has them too: registry/ as aigif/_registry
 prompt_model.bin, too) and the tiny conformance models
 vectors/models as aigif/_models (see aigif.regen.loading.local_model_dir).
 
-Builds the optional accelerator aigif._speedups (C, reference/aigif/_speedups.c;
+Builds the optional accelerator aigif._speedups (C, reference/aigif/_speedups.c and its
+parts in reference/csrc/;
 see aigif/_fast.py) when it can: without a C compiler or Python's headers the
 build says so and goes on, and aigif runs the pure-Python reference.
 AIGIF_PURE=1 at build time skips it."""
@@ -37,18 +38,21 @@ class OptionalBuildExt(build_ext):
     def run(self):
         try:
             super().run()
-        except Exception as exc:  # noqa: BLE001 - no compiler, no headers, ...: install without it
+        except Exception as exc:  # no compiler, no headers, ...: install without it
             print(f"warning: aigif._speedups not built ({exc}); the pure-Python reference will be used")
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"warning: {ext.name} not built ({exc}); the pure-Python reference will be used")
 
 
 SPEEDUPS = [] if os.environ.get("AIGIF_PURE", "") not in ("", "0") else [
-    Extension("aigif._speedups", ["reference/aigif/_speedups.c"], optional=True, extra_compile_args=["-O2"] if os.name != "nt" else []),
+    # one translation unit: _speedups.c includes its parts from reference/csrc/ (listed as depends, so a change rebuilds)
+    Extension("aigif._speedups", ["reference/aigif/_speedups.c"], include_dirs=["reference/csrc"],
+              depends=sorted(str(p) for p in Path("reference/csrc").glob("*.c")), optional=True,
+              extra_compile_args=["-O2"] if os.name != "nt" else []),
 ]
 
 setup(cmdclass={"build_py": BuildWithData, "build_ext": OptionalBuildExt}, ext_modules=SPEEDUPS)

@@ -7,6 +7,7 @@ text block (8) — and reports the first error with its code and file offset.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from . import _fast, container, core, sections, text
@@ -34,7 +35,18 @@ def read(data: bytes, reg: Registry | None = None) -> AigifFile:
                           device=device, platform=platform, dtype=dtype, noise=noise, text_coder=tc)
             assign_strings(reg, f, strings)
             return f
-    return _read(data, reg)
+    return _owned(_read(data, reg))
+
+
+def _owned(f: AigifFile) -> AigifFile:
+    """``f`` with its payloads as bytes of their own: the parser reads them as views of the input
+    (so that validating a large file costs no copy of it, SPEC.md §16); what ``read`` returns
+    does not keep the caller's buffer alive."""
+    if f.pixels is not None and isinstance(f.pixels.data, memoryview):
+        f.pixels = dataclasses.replace(f.pixels, data=bytes(f.pixels.data))
+    if f.model_payload is not None and isinstance(f.model_payload.data, memoryview):
+        f.model_payload = dataclasses.replace(f.model_payload, data=bytes(f.model_payload.data))
+    return f
 
 
 def _read(data: bytes, reg: Registry) -> AigifFile:
