@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import AigifError
@@ -175,3 +176,60 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def iter_walk(root: str, suffixes, follow_symlinks: bool = False, report_other: bool = False
+              ) -> Iterator[tuple[str, str | None]]:
+    """The files under directory ``root`` whose suffix is in ``suffixes``, as a stream:
+    (path, None) for each file found, (path, why) for each left out — broken
+    symlinks, symlinks that lead out of ``root`` (followed only with
+    ``follow_symlinks``), FIFOs and devices, and (``report_other``) files of
+    other types — depth first, each directory's entries sorted by name.
+    Symlinked directories are entered only with ``follow_symlinks``, each real
+    directory once (no cycles). It holds one directory listing per level of
+    the tree, never the whole tree (``aigif batch`` walks millions of files)."""
+    real_root = os.path.realpath(root)
+    seen_dirs = {real_root}
+
+    def inside(real: str) -> bool:
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+    def visit(d: str) -> Iterator[tuple[str, str | None]]:
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield d, f"cannot list it: {exc.strerror or exc}"
+            return
+        for e in entries:
+            try:
+                link = e.is_symlink()
+                st = os.stat(e.path)
+            except OSError:
+                if link:
+                    yield e.path, "a broken symlink"
+                continue
+            real = os.path.realpath(e.path) if link else None
+            if stat.S_ISDIR(st.st_mode):
+                if link:
+                    if not follow_symlinks:
+                        yield e.path, "a symlink to a directory; not followed (--follow-symlinks)"
+                        continue
+                    assert real is not None
+                    if real in seen_dirs:
+                        continue
+                    seen_dirs.add(real)  # symlinked directories only: no cycles
+                yield from visit(e.path)
+                continue
+            if os.path.splitext(e.name)[1].lower() not in suffixes:
+                if report_other:
+                    yield e.path, "not a supported file type"
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                yield e.path, f"{kind_of(st.st_mode)}, not a regular file"
+            elif link and not follow_symlinks and real is not None and not inside(real):
+                yield e.path, f"a symlink out of {root}; not followed (--follow-symlinks)"
+            else:
+                yield e.path, None
+
+    yield from visit(root)

@@ -6,13 +6,12 @@ import argparse
 import difflib
 import functools
 import os
-import stat
 import sys
 from pathlib import Path
 
 from ..container import MAGIC, MAX_BODY, VERSION
 from ..errors import AigifError
-from ..fsutil import kind_of, open_regular, read_exact
+from ..fsutil import iter_walk, open_regular, read_exact
 from ..safetext import json_text, printable
 from ..wire import read_uvarint
 
@@ -73,58 +72,14 @@ def fail(err: AigifError, path: str | None = None, as_json: bool = False) -> Non
 
 def walk(root: str, suffixes: set[str] | frozenset[str], follow_symlinks: bool = False,
          report_other: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
-    """The files under directory ``root`` whose suffix is in ``suffixes``
-    (sorted), and what was left out with why: broken symlinks, symlinks that
-    lead out of ``root`` (followed only with ``follow_symlinks``), FIFOs and
-    devices, and (``report_other``) files of other types. Symlinked
-    directories are entered only with ``follow_symlinks``, each real
-    directory once (no cycles)."""
-    real_root = os.path.realpath(root)
+    """(files found, [(path, why left out)]) under directory ``root``: :func:`aigif.fsutil.iter_walk`, collected."""
     found: list[str] = []
     skipped: list[tuple[str, str]] = []
-    seen_dirs = {real_root}
-
-    def inside(real: str) -> bool:
-        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
-
-    def visit(d: str) -> None:
-        try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError as exc:
-            skipped.append((d, f"cannot list it: {exc.strerror or exc}"))
-            return
-        for e in entries:
-            try:
-                link = e.is_symlink()
-                st = os.stat(e.path)
-            except OSError:
-                if link:
-                    skipped.append((e.path, "a broken symlink"))
-                continue
-            real = os.path.realpath(e.path) if link else None
-            if stat.S_ISDIR(st.st_mode):
-                if link:
-                    assert real is not None
-                    if not follow_symlinks:
-                        skipped.append((e.path, "a symlink to a directory; not followed (--follow-symlinks)"))
-                        continue
-                    if real in seen_dirs:
-                        continue
-                    seen_dirs.add(real)
-                visit(e.path)
-                continue
-            if os.path.splitext(e.name)[1].lower() not in suffixes:
-                if report_other:
-                    skipped.append((e.path, "not a supported file type"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                skipped.append((e.path, f"{kind_of(st.st_mode)}, not a regular file"))
-            elif link and not follow_symlinks and real is not None and not inside(real):
-                skipped.append((e.path, f"a symlink out of {root}; not followed (--follow-symlinks)"))
-            else:
-                found.append(e.path)
-
-    visit(root)
+    for path, why in iter_walk(root, suffixes, follow_symlinks, report_other):
+        if why is None:
+            found.append(path)
+        else:
+            skipped.append((path, why))
     return found, skipped
 
 

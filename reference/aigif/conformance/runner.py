@@ -207,6 +207,21 @@ def _judge_stdout(r: VectorResult, o, difference) -> str | None:
     return diff
 
 
+def _expect_code(r: VectorResult, o, want: str) -> None:
+    """A vector whose answer is exit 1 with ``want`` first on stderr (CONTRACT.md §6): pass, or why not."""
+    if o.rc != EXIT_INVALID:
+        r.reason = f"exit status {o.rc}, expected 1 with {want}" + (f": {o.stderr_tail()}" if o.stderr else "")
+        return
+    got = o.first_token()
+    r.detail["error"] = got
+    if got == want:
+        r.status = "pass"
+    elif not got or not got.startswith("E_"):
+        r.reason = f"exit 1 but stderr does not start with an error code (expected {want}): {o.stderr_tail()}"
+    else:
+        r.reason = f"reported {got}, expected {want}"
+
+
 def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
     t = opts.timeouts["reject"]
     want = v.expected_json()["error"]
@@ -217,17 +232,8 @@ def check_reject(decoder, v: Vector, opts: Options) -> VectorResult:
         r.reason = f"{why} (expected {want})"
     elif o.rc == EXIT_OK:
         r.reason = f"accepted an invalid file (expected {want})"
-    elif o.rc != EXIT_INVALID:
-        r.reason = f"exit status {o.rc}, expected 1 with {want}" + (f": {o.stderr_tail()}" if o.stderr else "")
     else:
-        got = o.first_token()
-        r.detail["error"] = got
-        if got == want:
-            r.status = "pass"
-        elif not got or not got.startswith("E_"):
-            r.reason = f"exit 1 but stderr does not start with an error code (expected {want}): {o.stderr_tail()}"
-        else:
-            r.reason = f"reported {got}, expected {want}"
+        _expect_code(r, o, want)
     return r
 
 
@@ -363,17 +369,8 @@ def check_pixels(decoder, v: Vector, opts: Options) -> VectorResult:
         _cannot_here(r, o, v.cls)
     elif o.rc == EXIT_OK:
         r.reason = f"decoded an invalid payload (expected {want})"
-    elif o.rc != EXIT_INVALID:
-        r.reason = f"exit status {o.rc}, expected 1 with {want}" + (f": {o.stderr_tail()}" if o.stderr else "")
     else:
-        got = o.first_token()
-        r.detail["error"] = got
-        if got == want:
-            r.status = "pass"
-        elif not got or not got.startswith("E_"):
-            r.reason = f"exit 1 but stderr does not start with an error code (expected {want}): {o.stderr_tail()}"
-        else:
-            r.reason = f"reported {got}, expected {want}"
+        _expect_code(r, o, want)
     return r
 
 
