@@ -14,10 +14,21 @@ from pathlib import Path
 from ..errors import AigifError
 from ..fsutil import sha256_file
 from ..registry import Registry, load
-from . import modelfiles
+from . import modelfiles, single_file
 
 MODEL_DIR_ENV = "AIGIF_MODEL_DIR"
 ROOT = Path(__file__).resolve().parents[3]
+#: what :func:`locate` learned about a mapped single-file checkpoint, for :func:`load_pipeline`
+#: (by its resolved path): the SHA-256 it verified, and the user's mappings, where the
+#: checkpoint's configs may be named (``config:KEY=DIR``)
+_VERIFIED: dict[str, str] = {}
+_MAPPINGS: dict[str, dict[str, Path]] = {}
+
+
+def _found(path: Path, model_dirs: dict[str, Path]) -> Path:
+    if single_file.is_single_file(path):
+        _MAPPINGS[os.path.realpath(path)] = dict(model_dirs)
+    return path
 
 
 def parse_model_dirs(items: list[str] | None) -> dict[str, Path]:
@@ -50,11 +61,11 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
         for k in (f"hash:{f_model_fields.get('weights_hash', b'').hex()}", f"name:{f_model_fields.get('model_name', '')}"):
             if k in model_dirs and not k.endswith(":"):
                 check_weights_hash(model_dirs[k], f_model_fields.get("weights_hash", b""), unverified)
-                return model_dirs[k]
+                return _found(model_dirs[k], model_dirs)
         raise AigifError("E_MODEL_UNAVAILABLE", f"unregistered model {f_model_fields.get('model_name', '')!r}: "
                          "map it with --model-dir name:NAME=PATH or hash:HEX=PATH")
     if model_key in model_dirs:
-        return model_dirs[model_key]
+        return _found(model_dirs[model_key], model_dirs)
     base = os.environ.get(MODEL_DIR_ENV)
     if base and (Path(base) / model_key / "model_index.json").is_file():
         return Path(base) / model_key
@@ -83,8 +94,10 @@ def check_weights_hash(path: Path, weights_hash: bytes, unverified: bool) -> Non
         return
     path = Path(path)
     if path.is_file():
-        if bytes.fromhex(sha256_file(path))[:len(weights_hash)] != weights_hash:
+        digest = sha256_file(path)
+        if bytes.fromhex(digest)[:len(weights_hash)] != weights_hash:
             raise AigifError("E_MODEL_HASH", f"{path} does not match the file's weights hash {weights_hash.hex()}")
+        _VERIFIED[os.path.realpath(path)] = digest  # the copy that is loaded must be these bytes
         return
     if not unverified:
         raise AigifError("E_MODEL_HASH", f"the file names its weights by hash ({weights_hash.hex()}), which a directory cannot be "
@@ -92,14 +105,15 @@ def check_weights_hash(path: Path, weights_hash: bytes, unverified: bool) -> Non
 
 
 def check_model_dir(path: Path, model_key: str, reg: Registry) -> None:
-    """A model path must be a diffusers directory of the model's family (E_MODEL_UNAVAILABLE).
-    A first look, for clear messages; :func:`load_pipeline` checks again on the bytes it loads."""
+    """A model path must be a diffusers directory of the model's family, or a single-file
+    ``.safetensors`` checkpoint of a family this regenerator maps to its configs (never a pickle:
+    ``.ckpt``, ``.pt``, ``.bin``) (E_MODEL_UNAVAILABLE). A first look, for clear messages;
+    :func:`load_pipeline` checks again on the bytes it loads."""
     path = Path(path)
     pipeline = reg.family_of(model_key).raw["pipeline"]
-    if path.is_file() and path.suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
-        raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: {path} is a single-file checkpoint; single-file checkpoints are not "
-                         f"supported yet: a diffusers directory (model_index.json and one folder per component, as "
-                         f"{pipeline}.save_pretrained writes it) is needed")
+    if single_file.is_single_file(path):
+        single_file.check_path(path, model_key, reg.table("models").by_key[model_key], reg.family_of(model_key))
+        return
     if not path.exists():
         raise AigifError("E_MODEL_UNAVAILABLE", f"{model_key}: model directory {path} does not exist")
     if not path.is_dir():
@@ -129,6 +143,10 @@ def load_pipeline(model_key: str, dtype: str, device: str, path: Path, reg: Regi
     family = reg.family_of(model_key)
     cls = getattr(diffusers, family.raw["pipeline"])  # a name from the registry, never from the file
     torch_dtype = getattr(torch, reg.table("dtypes").by_key[dtype]["torch_dtype"])
+    if single_file.is_single_file(path):  # SPEC.md §12.2: its configs come from this machine
+        real = os.path.realpath(path)
+        pipe = single_file.load(model_key, path, reg, family, torch_dtype, _MAPPINGS.get(real, {}), _VERIFIED.get(real))
+        return pipe.to(device=device, dtype=torch_dtype)
     with modelfiles.private_dir() as tmp:
         st = modelfiles.stage(path, model_key, entry.get("files"), Path(tmp))
         modelfiles.check_classes(st, model_key, family)
