@@ -29,7 +29,7 @@ class BuildWithData(build_py):
             dst = Path(self.build_lib) / "aigif" / name
             if dst.exists():
                 shutil.rmtree(dst)
-            shutil.copytree(here / src, dst, ignore=shutil.ignore_patterns(".tmp", "__pycache__"))
+            shutil.copytree(here / src, dst, ignore=shutil.ignore_patterns(".tmp", "__pycache__", "single-file"))
 
 
 class OptionalBuildExt(build_ext):
