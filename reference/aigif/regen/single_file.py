@@ -275,7 +275,8 @@ def open_clip_encoder(ckpt: Path, st: modelfiles.Staged, key: str):
     model.load_state_dict({k: v for k, v in sd.items() if k in want}, strict=True, assign=True)
     if any(t.is_meta for t in model.state_dict().values()):
         raise AigifError("E_MODEL_UNAVAILABLE", f"{key}: the checkpoint's text_encoder_2 did not load")
-    return model.to(torch.float32).eval()
+    model.float()  # in place (transformers types .to() oddly)
+    return model.eval()
 
 
 def load(model_key: str, path: Path, reg, family, torch_dtype, model_dirs: dict, verified_sha256: str | None):
