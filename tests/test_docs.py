@@ -26,7 +26,7 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip insta
 pytest.importorskip("material", reason="the docs extra is not installed: pip install -e '.[docs]'")
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed: pip install -e '.[docs]'")
 
-from tools.docs import api_pages, cli_pages, home_page, repo_links  # noqa: E402
+from tools.docs import api_pages, cli_pages, home_page, rd_plot, repo_links  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDED = {"SPEC.md": "spec", "conformance/GUIDE.md": "conformance/guide",
@@ -502,3 +502,16 @@ def test_inspector_shows_the_error_and_its_offset(site, rel):
     text = unescape(re.sub(r"<[^>]+>", "", m.group(3)))
     assert f"{err['code']} at byte {err['offset']}" in text, text
     assert "<mark>" in dom, "the byte at the error is not marked in the hex dump"
+
+
+def test_the_diffc_plot_is_drawn_from_the_pages_own_table():
+    """docs/diffc.md's rate-distortion plot (tools/docs/rd_plot.py) has a point for every diffc budget
+    of the table with a finite PSNR, and one per matched size of each lossy codec."""
+    md = (ROOT / "docs" / "diffc.md").read_text()
+    series = rd_plot.points(md)
+    header, rows = rd_plot._rows(md)
+    budgets = [r for r in rows if "steps" in r[header.index("codec or diffc budget")]]
+    assert len(series["diffc"]) == sum(r[header.index("PSNR dB")] != "∞" for r in budgets) > 0
+    assert {"WebP", "JPEG XL", "AVIF"} <= set(series)
+    page = rd_plot.render(md)
+    assert rd_plot.MARKER not in page and page.count("<circle") >= sum(len(v) for v in series.values())

@@ -24,6 +24,7 @@ import api_pages
 import cli_pages
 import home_page
 import inspector_assets
+import rd_plot
 import registry_pages
 import repo_links
 from markdown.extensions.toc import slugify
@@ -84,7 +85,7 @@ def on_page_markdown(markdown: str, page, config, files):
     if page.file.src_uri == "index.md":
         for name, md in _home.items():
             markdown = markdown.replace(f"<!-- aigif:{name} -->", md)
-    return markdown
+    return rd_plot.render(markdown)
 
 
 #: inline code that is a command-line option (`--model-dir KEY=PATH`, `-o`): the browser would break
