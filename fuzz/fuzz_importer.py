@@ -103,8 +103,14 @@ def frame(data: bytes) -> bytes:
 
 
 def check(image: bytes) -> str:
+    return check_import(lambda: read_generation_bytes(image))
+
+
+def check_import(read) -> str:
+    """The contract on one import, ``read()`` (also used by ``fuzz_importer_struct.py``): an
+    ``ImportedGeneration`` that converts, writes and reads back, or a typed ``ImportFailure``."""
     try:
-        gen = read_generation_bytes(image)
+        gen = read()
     except ImportFailure as e:
         if e.internal:
             raise AssertionError(f"importer bug caught by its last-resort net: {e}") from e.__cause__

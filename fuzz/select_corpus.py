@@ -2,6 +2,8 @@
 
     python fuzz/select_corpus.py parser   fuzz/corpus/parser3 fuzz/corpus/parser_seed     --max-files 110 --max-bytes 400000
     python fuzz/select_corpus.py importer fuzz/corpus/importer fuzz/corpus/importer_seed --max-files 80 --max-bytes 1300000
+    python fuzz/select_corpus.py importer_struct fuzz/corpus/importer_struct fuzz/corpus/importer_struct_seed --max-files 40 --max-bytes 60000
+    AIGIF_FUZZ_TOLERATE=BUG-6 python fuzz/select_corpus.py writer fuzz/corpus/writer fuzz/corpus/writer_seed --max-files 40 --max-bytes 30000
 
 1. libFuzzer's ``-merge=1`` reduces the working corpus to a set that keeps
    every feature (coverage edge, value profile) the campaign reached;
@@ -24,7 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "tests" / "fuzz_corpus"
-TARGETS = {"parser": "fuzz_parser.py", "importer": "fuzz_importer.py", "textcoder": "fuzz_textcoder.py"}
+TARGETS = {"parser": "fuzz_parser.py", "importer": "fuzz_importer.py", "textcoder": "fuzz_textcoder.py",
+           "importer_struct": "fuzz_importer_struct.py", "writer": "fuzz_writer.py"}
 
 
 def main() -> int:

@@ -56,10 +56,7 @@ H = _load("hostile")
 # BUG-2 Pillow's bomb error escaping decode_png, BUG-3 the canonical deflater's worst case, BUG-4 the
 # prompt coder's error escaping read(), BUG-5 convert --keep-pixels opening a bomb. A bug reported but
 # not yet fixed goes here, and its tests run as non-strict xfail until the fix lands.
-# BUG-6 is in jsonform.py, outside this work's scope: reported, not fixed (fuzz/README.md "Findings").
-KNOWN_BUGS: dict[str, str] = {
-    "BUG-6": "jsonform.from_json: float() of an int above 1.8e308 for a dec field raises OverflowError",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def known(bug: str):

@@ -29,7 +29,10 @@ def _in(value, ftype: str, name: str):
         except ValueError:
             raise AigifError("E_FIELDS", f"{name} is not valid hex") from None
     if ftype == "dec" and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past binary64 (about 1.8e308): no dec holds it
+            raise AigifError("E_RANGE", f"{name} = {str(value)[:20]}… is too large for a dec field") from None
     return value
 
 

@@ -115,6 +115,21 @@ def size(value: Any, pattern: re.Pattern[str], what: str, form: str = "a size") 
     return int(m.group(1)), int(m.group(2))
 
 
+#: Nesting depth of a tool's JSON (real metadata: under 10). json.loads alone allows ~1000 levels, and
+#: what a reader keeps of them (``extra``) then breaks every recursive walk after it (``to_dict``).
+MAX_JSON_DEPTH = 100
+
+
+def _too_deep(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    level, depth = [data], 1  # level by level: no recursion, one list comprehension per level
+    while level:
+        if depth > limit:
+            return True
+        level = [v for c in level for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, (dict, list))]
+        depth += 1
+    return False
+
+
 def load_json_object(text: str, what: str) -> dict:
     """The JSON object a tool wrote; anything else (bad JSON, too deep, a list) is E_IMPORT_MALFORMED."""
     try:
@@ -125,4 +140,6 @@ def load_json_object(text: str, what: str) -> dict:
         raise malformed(f"{what} is not valid JSON") from None
     if not isinstance(data, dict):
         raise malformed(f"{what} is not a JSON object")
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(data):
+        raise malformed(f"{what} JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     return data

@@ -345,9 +345,10 @@ def walk_conditioning(g: Graph, ref: Any) -> tuple[list[CondText], list[str]]:
             continue
         if "positive" in ins and "negative" in ins:
             # ControlNetApplyAdvanced, InstructPixToPixConditioning, ...: outputs (positive, negative)
-            images = upstream_images(g, nid)
-            modifiers.append(f"{ct} #{nid} {json.dumps(literals, ensure_ascii=False, sort_keys=True)}"
-                             + (f" using {', '.join(images)}" if images else ""))
+            if len(modifiers) < MAX_TEXTS:  # capped like the other modifiers (a 10,000-node chain: seconds)
+                images = upstream_images(g, nid)
+                modifiers.append(f"{ct} #{nid} {json.dumps(literals, ensure_ascii=False, sort_keys=True)}"
+                                 + (f" using {', '.join(images)}" if images else ""))
             stack.append((ins.get("positive" if slot == 0 else "negative"), region, depth))
             continue
         cond_inputs = [k for k in ins if "cond" in k.lower() and g.link(ins[k])]
