@@ -28,8 +28,9 @@ TARGET = 0.40
 CONTAINER_ROWS = {"magic", "version", "body_length", "crc32"}
 PARTS = ("container", "core", "sections", "text")
 
-SOFTWARE = Extension.of("software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.23.0",
-                                     "cpu": "AVX512", "writer": "aigif-reference 1.0"})
+#: the software extension as `aigif encode` writes it by default (--software compact: no writer; "cpu" only on CPU)
+SOFTWARE = Extension.of("software", {"torch": "2.13.0+cu121", "diffusers": "0.42.1", "transformers": "5.25.0",
+                                     "cpu": "", "writer": ""})
 
 
 def parts(b: bytes, reg) -> dict[str, float]:
