@@ -253,7 +253,6 @@ def open_clip_encoder(ckpt: Path, st: modelfiles.Staged, key: str):
     (the CLIP-L one when the first encoder's position embedding is as wide as the second's), which
     fills it from the first encoder where both are equally wide (the conformance model's are):
     converting it here uses the OpenCLIP tensors always."""
-    import torch
     import transformers
     from diffusers.loaders.single_file_utils import convert_open_clip_checkpoint
     from safetensors import safe_open
