@@ -41,7 +41,6 @@ without atheris; ``--make-seeds`` writes ``fuzz/corpus/importer_struct_seed``.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 from pathlib import Path
 
@@ -353,22 +352,11 @@ def check(data: bytes) -> str:
 
 def make_seeds() -> None:
     """Deterministic pseudo-random inputs, a few per tool and result."""
+    from harness import hashed_seeds
     _import()
     out = HERE / "corpus" / "importer_struct_seed"
-    out.mkdir(parents=True, exist_ok=True)
-    seen: dict[str, int] = {}
-    for i in range(3000):
-        n = (32, 128, 512, 1024)[i % 4]
-        data = bytes([i % len(TOOLS)]) + b"".join(hashlib.sha256(f"{i}:{j}".encode()).digest() for j in range(n // 32))
-        try:
-            result = check(data)
-        except Exception as e:  # noqa: BLE001 - a seed that crashes is a finding, reported, not kept
-            print(f"seed {i} crashes: {type(e).__name__}: {str(e)[:100]}")
-            continue
-        key = f"{TOOLS[i % len(TOOLS)]}:{result}"
-        if seen.get(key, 0) < (6 if result.startswith("ok:") else 2):
-            seen[key] = seen.get(key, 0) + 1
-            (out / f"seed-{i:04d}").write_bytes(data)
+    seen = hashed_seeds(out, 3000, (32, 128, 512, 1024), check, lambda r: 6 if r.startswith("ok:") else 2,
+                        prefix=lambda i: bytes([i % len(TOOLS)]), key=lambda i, r: f"{TOOLS[i % len(TOOLS)]}:{r}")
     print(f"importer_struct seeds: {len(list(out.iterdir()))}")
     print(seen)
 

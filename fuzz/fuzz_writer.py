@@ -30,7 +30,6 @@ atheris; ``--make-seeds`` writes ``fuzz/corpus/writer_seed``.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import traceback
@@ -257,21 +256,10 @@ def check(data: bytes) -> str:
 
 def make_seeds() -> None:
     """Deterministic pseudo-random inputs, kept when they make a distinct result (most write a valid file)."""
+    from harness import hashed_seeds
     _import()
     out = HERE / "corpus" / "writer_seed"
-    out.mkdir(parents=True, exist_ok=True)
-    seen: dict[str, int] = {}
-    for i in range(4000):
-        n = (16, 64, 256, 1024)[i % 4]
-        data = b"".join(hashlib.sha256(f"{i}:{j}".encode()).digest() for j in range(n // 32))
-        try:
-            result = check(data)
-        except Exception as e:  # noqa: BLE001 - a seed that crashes is a finding, reported, not kept
-            print(f"seed {i} crashes: {type(e).__name__}: {e}")
-            continue
-        if seen.get(result, 0) < (40 if result == "valid" else 3):
-            seen[result] = seen.get(result, 0) + 1
-            (out / f"seed-{i:04d}").write_bytes(data)
+    seen = hashed_seeds(out, 4000, (16, 64, 256, 1024), check, lambda r: 40 if r == "valid" else 3)
     print(f"writer seeds: {len(list(out.iterdir()))} ({seen})")
 
 

@@ -8,6 +8,7 @@ edits, and importing a target (tests/test_hostile.py) never imports atheris.
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +146,26 @@ class Draw:
             size = max(len(unit.encode("utf-8", "surrogatepass")), 1)
             return unit * (n // size) + "a" * (n % size if self.chance(1, 2) else 0)
         return self.pick(("", " ", "a", "\x00", "\ud800", "A cute cat", "\U0001f600" * 3))
+
+
+def hashed_seeds(out: Path, count: int, sizes: tuple[int, ...], check: Callable[[bytes], str],
+                 quota: Callable[[str], int], prefix: Callable[[int], bytes] = lambda i: b"",
+                 key: Callable[[int, str], str] = lambda i, result: result) -> dict[str, int]:
+    """Deterministic pseudo-random seed inputs into ``out``: input ``i`` is ``prefix(i)`` and
+    ``sizes[i % len(sizes)] // 32`` SHA-256 blocks of ``"i:j"``; one is kept while its result's
+    ``quota`` lasts (counted per ``key``). An input that crashes ``check`` is a finding: printed, not kept."""
+    out.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, int] = {}
+    for i in range(count):
+        n = sizes[i % len(sizes)]
+        data = prefix(i) + b"".join(hashlib.sha256(f"{i}:{j}".encode()).digest() for j in range(n // 32))
+        try:
+            result = check(data)
+        except Exception as e:
+            print(f"seed {i} crashes: {type(e).__name__}: {str(e)[:100]}")
+            continue
+        k = key(i, result)
+        if seen.get(k, 0) < quota(result):
+            seen[k] = seen.get(k, 0) + 1
+            (out / f"seed-{i:04d}").write_bytes(data)
+    return seen

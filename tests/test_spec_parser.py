@@ -95,7 +95,7 @@ def run_reference(data: bytes):
         return ("ok", jsonform.to_json(codec.read(data)))
     except AigifError as exc:
         return ("err", exc.code)
-    except Exception as exc:  # noqa: BLE001 -- an internal error leaking out of codec.read
+    except Exception as exc:  # an internal error leaking out of codec.read
         code = getattr(exc, "code", None)
         if code is None:
             raise

@@ -94,16 +94,16 @@ def parser_of(main, argv: list[str]) -> tuple[argparse.ArgumentParser | None, st
             return c.parser, ""
         except SystemExit:
             pass
-        except Exception as exc:  # noqa: BLE001 - any failure is reported on the page
+        except Exception as exc:  # any failure is reported on the page
             return None, f"{type(exc).__name__}: {exc}"
     return None, err.getvalue().strip() or "the command did not build its argument parser"
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, tuple[argparse.ArgumentParser, str]]:
     """{name: (its parser, its one-line help)} of ``parser``'s subcommands."""
-    for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
-            helps = {a.dest: a.help or "" for a in action._choices_actions}  # noqa: SLF001
+    for action in parser._actions:  # argparse has no public accessor
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help or "" for a in action._choices_actions}
             return {name: (p, helps.get(name, "")) for name, p in action.choices.items()}
     return {}
 
@@ -196,7 +196,7 @@ def page() -> str:
         out.append(f"## `{prog}` {{#{prog}}}\n\n")
         try:
             main = getattr(importlib.import_module(module), function)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out.append(_warning("Not available in this build", f"`{module}` could not be imported: "
                                                                f"`{type(exc).__name__}: {exc}`"))
             continue

@@ -71,7 +71,7 @@ def _fields(aig: bytes) -> str:
     try:
         from aigif import codec, jsonform
         info = jsonform.to_json(codec.read(aig))
-    except Exception:  # noqa: BLE001 - a vector may be made for a newer registry; the image still shows
+    except Exception:  # a vector may be made for a newer registry; the image still shows
         return ""
     rows = [("model", info.get("model")), ("prompt", info.get("prompt")), ("negative prompt", info.get("negative_prompt")),
             ("size", f"{info.get('width')}×{info.get('height')}"), ("seed", info.get("seed"))]

@@ -41,7 +41,7 @@ class RepoLinks(Extension):
         self.pages: dict[str, str] = {}
         self.page: str = ""
 
-    def extendMarkdown(self, md) -> None:  # noqa: N802 - Python-Markdown's name
+    def extendMarkdown(self, md) -> None:  # Python-Markdown's name
         # after "inline" (20), which makes the <a> elements, before mkdocs' "relpath" (0), which checks them
         md.treeprocessors.register(_Rewrite(md, self), "aigif_repo_links", 5)
 

@@ -188,7 +188,7 @@ class TableWriter:
         if self.ok:
             try:
                 self.writer.close()
-            except Exception:  # noqa: BLE001  # already failing: the temporary goes either way
+            except Exception:  # already failing: the temporary goes either way
                 pass
             try:
                 os.unlink(self.tmp)

@@ -119,7 +119,7 @@ def _recordable(pipe, call_kwargs: dict, by_arg: dict, family: str) -> dict:
 def _same(a, b) -> bool:
     try:
         return type(a) in (int, float, str, bool, type(None)) and bool(a == b)
-    except Exception:  # noqa: BLE001 - a value we cannot compare is not the default
+    except Exception:  # a value we cannot compare is not the default
         return False
 
 

@@ -77,7 +77,7 @@ def locate(model_key: str, f_model_fields: dict, reg: Registry, model_dirs: dict
         try:
             from huggingface_hub import snapshot_download
             return Path(snapshot_download(src["hub_repo"], revision=src.get("revision"), local_files_only=True))
-        except Exception:  # noqa: BLE001 - any miss in the offline cache means "not here"
+        except Exception:  # any miss in the offline cache means "not here"
             pass
         rev = f" --revision {src['revision']}" if src.get("revision") else ""
         raise AigifError("E_MODEL_UNAVAILABLE", f"model {model_key} is not available offline: download it with "

@@ -102,7 +102,7 @@ class Staged:
 
 def _open(src: Path, key: str, rel: str):
     try:
-        f = open(src, "rb")  # noqa: SIM115 - closed by the caller
+        f = open(src, "rb")  # closed by the caller
     except FileNotFoundError:
         raise AigifError("E_MODEL_UNAVAILABLE", f"{key}: {rel} is missing from the model directory") from None
     except OSError as exc:
@@ -433,7 +433,7 @@ def check_bounds(st: Staged, key: str, family, dtype_bytes: int) -> None:
         held = safetensors_numel(weights, key, comp)
         try:
             need = meta_numel(cls, cfg)
-        except Exception as exc:  # noqa: BLE001 - a config its class cannot build is not this model
+        except Exception as exc:  # a config its class cannot build is not this model
             raise AigifError("E_MODEL_UNAVAILABLE", f"{key}: {rel} does not describe a {cls_name}: "
                              f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
         if need > held:

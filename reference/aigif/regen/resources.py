@@ -275,7 +275,7 @@ def _tensors(r: Resource, data: bytes, slot: int):
     from safetensors.torch import load
     try:
         return load(data)
-    except Exception as exc:  # noqa: BLE001 - a malformed file of any kind is one typed error
+    except Exception as exc:  # a malformed file of any kind is one typed error
         raise AigifError("E_MODEL_UNAVAILABLE", f"{r.describe(slot)}: not a readable safetensors file: {_first_line(exc)}") from None
 
 
@@ -371,7 +371,7 @@ def _vae(pipe, r: Resource, sd: dict, slot: int):
         old.save_config(tmp)
         try:
             vae = AutoencoderKL.from_single_file(dict(sd), config=tmp, local_files_only=True, torch_dtype=old.dtype)
-        except Exception as exc:  # noqa: BLE001 - whatever the converter says, the VAE cannot be applied
+        except Exception as exc:  # whatever the converter says, the VAE cannot be applied
             raise AigifError("E_REGEN_UNSUPPORTED", f"{r.describe(slot)}: diffusers cannot load it as this model's VAE: "
                              f"{_first_line(exc)}") from None
     pipe.vae = vae.to(device=old.device, dtype=old.dtype)
@@ -427,7 +427,7 @@ def _loras(pipe, loras: list):
             name = f"aigif-{k}"
             try:
                 pipe.load_lora_weights(dict(sd), adapter_name=name)
-            except Exception as exc:  # noqa: BLE001 - a converter's IndexError as much as its ValueError: cannot apply
+            except Exception as exc:  # a converter's IndexError as much as its ValueError: cannot apply
                 raise AigifError("E_REGEN_UNSUPPORTED", f"{r.describe(k)}: diffusers cannot apply it to this model: "
                                  f"{_first_line(exc)}") from None
             names.append(name)

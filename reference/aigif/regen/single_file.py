@@ -314,7 +314,7 @@ def load(model_key: str, path: Path, reg, family, torch_dtype, model_dirs: dict,
             pipe = cls.from_single_file(str(ckpt), config=str(chosen.dir), local_files_only=True, dtype=torch_dtype, **extra)
         except AigifError:
             raise
-        except Exception as exc:  # noqa: BLE001 - diffusers' conversion raises many kinds; any is "cannot load"
+        except Exception as exc:  # diffusers' conversion raises many kinds; any is "cannot load"
             msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise AigifError("E_MODEL_UNAVAILABLE", f"cannot load {model_key} from the single-file checkpoint {path} "
                              f"with the configs of {chosen.source}: {msg}") from None
