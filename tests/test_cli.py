@@ -327,3 +327,18 @@ def test_encode_png_option_wants_a_png_name(tmp_path):
     assert r.returncode == 2 and "*.png" in r.stderr and not (tmp_path / "x.aigif").exists()
     r = run("aigif.cli.main", "encode", "--model", "tiny-sd1", "-o", str(tmp_path / "x.png"), "--png", str(tmp_path / "x.png"))
     assert r.returncode == 2 and "both name" in r.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_encode_refuses_more_cpu_threads_than_its_digest_can_promise(tmp_path):
+    """More CPU threads change the image and a file does not record them: a digest made so would
+    be a promise no decoder keeps (SPEC.md §12.4)."""
+    out = tmp_path / "t.aigif"
+    r = run("aigif.cli.main", "encode", "--model", "tiny-sd1", "-o", str(out), "--threads", "2")
+    assert r.returncode == 2 and "--threads 2" in r.stderr and "Traceback" not in r.stderr and not out.exists()
+
+
+def test_use_payload_on_a_file_without_one_says_so(tmp_path):
+    p = tmp_path / "x.aigif"
+    p.write_bytes(codec.write(jsonform.new("tiny-sd1", height=64, width=64, seed=1, fields={"steps": 2})))
+    r = run("aigif.cli.main", "decode", str(p), "-o", str(tmp_path / "x.png"), "--use-payload")
+    assert r.returncode == 0 and "has no pixel payload; regenerating it" in r.stderr and (tmp_path / "x.png").exists()

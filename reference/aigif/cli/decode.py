@@ -78,6 +78,8 @@ def run(args) -> int:
             # Everything printed is escaped: names and the file's strings are attacker-chosen (SPEC.md §16).
             print(printable(f"[{i}/{len(files)}] {path}: {f.model} {f.width}x{f.height}, {f.fields.get('steps', '?')} steps{said}"),
                   file=sys.stderr)
+            if args.use_payload and f.pixels is None:
+                print(printable(f"{path}: --use-payload: the file has no pixel payload; regenerating it"), file=sys.stderr)
             res = regen.render(f, args.use_payload, approximate=args.approximate)
             if res.fidelity == "partial" or "partial record" in res.reason:
                 print(printable(f"{path}: {res.reason}"), file=sys.stderr)

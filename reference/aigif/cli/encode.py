@@ -107,6 +107,10 @@ def run(args) -> int:
     if isinstance(fields.get("scheduler"), str):
         fields["scheduler"] = resolve_scheduler(fields["scheduler"], reg)
     ext = prompt_extension(args.prompt_syntax, args.emphasis, reg)
+    if args.threads != 1 and args.device != "cuda":
+        # the thread count changes a CPU image, and a file does not record it: its digest would hold for no decoder
+        raise AigifError("E_USAGE", f"--threads {args.threads}: a CPU encode runs with 1 thread, as every decoder "
+                                    "regenerates (SPEC.md §12.4); more threads make an image that its digest cannot promise")
     check_output(args.output, [], args.force)
     if args.png:
         if os.path.abspath(args.png) == os.path.abspath(args.output):

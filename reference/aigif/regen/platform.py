@@ -67,4 +67,6 @@ def fidelity(f: AigifFile, here: Platform, reg: Registry | None = None) -> tuple
     if f.device == "cpu" and sw.get("cpu") and sw["cpu"] != here.cpu_capability:
         # torch picks its CPU kernels by instruction set; torch-cpu noise differs between them (SPEC.md F.4.1)
         return "within-tolerance", f"CPU kernels {sw['cpu']} vs {here.cpu_capability} here"
-    return "bit-exact", "same device, GPU, CUDA, CPU kernels, torch and diffusers"
+    # name only what was compared for this device (a CPU file has no GPU or CUDA version)
+    same = {"cpu": "same device, CPU kernels, torch and diffusers", "cuda": "same device, GPU, CUDA, torch and diffusers"}
+    return "bit-exact", same.get(f.device, "same device, torch and diffusers")
