@@ -342,3 +342,14 @@ def test_use_payload_on_a_file_without_one_says_so(tmp_path):
     p.write_bytes(codec.write(jsonform.new("tiny-sd1", height=64, width=64, seed=1, fields={"steps": 2})))
     r = run("aigif.cli.main", "decode", str(p), "-o", str(tmp_path / "x.png"), "--use-payload")
     assert r.returncode == 0 and "has no pixel payload; regenerating it" in r.stderr and (tmp_path / "x.png").exists()
+
+
+def test_the_fidelity_line_is_printed_once_per_batch_and_names_only_what_applies(tmp_path):
+    for seed in (1, 2):
+        (tmp_path / f"s{seed}.aigif").write_bytes(codec.write(jsonform.new("tiny-sd1", height=64, width=64, seed=seed,
+                                                                             fields={"steps": 2})))
+    r = run("aigif.cli.main", "decode", str(tmp_path / "s1.aigif"), str(tmp_path / "s2.aigif"), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("expected fidelity") == 1  # the same for both files: said once
+    line = next(ln for ln in r.stderr.splitlines() if "expected fidelity" in ln)
+    assert "GPU" not in line and "CUDA" not in line  # a CPU file
