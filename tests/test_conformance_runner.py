@@ -539,6 +539,8 @@ def test_js_decoder_says_unsupported_for_diffc():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not on PATH (tests/test_js.py requires it)")
+    from test_js import gen_registry
+    gen_registry()  # js/src/registry_data.js is generated, not kept: a fresh clone has none until it is made
     r = cli("run", "--decoder", f"{node} {ROOT / 'js' / 'bin' / 'aigif.js'}", "--level", "diffc", "--jobs", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[-1] == "0 passed, 0 failed, 8 unsupported"
