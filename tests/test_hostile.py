@@ -521,34 +521,33 @@ WRITER_FILES = _files("writer")
 PER_INPUT_SECONDS = 2.0
 
 
-@pytest.fixture(scope="module")
-def fuzz_parser():
-    mod = _load("fuzz_parser")
+def _target(name: str, *needs: str):
+    """A fuzz target module, ready to check inputs (``needs``: packages it imports, skipped without them)."""
+    for package in needs:
+        pytest.importorskip(package)
+    mod = _load(name)
     mod._import()
     return mod
+
+
+@pytest.fixture(scope="module")
+def fuzz_parser():
+    return _target("fuzz_parser")
 
 
 @pytest.fixture(scope="module")
 def fuzz_importer():
-    pytest.importorskip("PIL")
-    mod = _load("fuzz_importer")
-    mod._import()
-    return mod
+    return _target("fuzz_importer", "PIL")
 
 
 @pytest.fixture(scope="module")
 def fuzz_importer_struct():
-    pytest.importorskip("PIL")
-    mod = _load("fuzz_importer_struct")
-    mod._import()
-    return mod
+    return _target("fuzz_importer_struct", "PIL")
 
 
 @pytest.fixture(scope="module")
 def fuzz_writer():
-    mod = _load("fuzz_writer")
-    mod._import()
-    return mod
+    return _target("fuzz_writer")
 
 
 def test_regression_corpus_is_small():
